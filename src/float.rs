@@ -1,0 +1,59 @@
+//! The sealed float trait the kernels are written against (`f32`, `f64`).
+
+use num_traits::Float;
+use std::fmt::{Debug, Display};
+use std::iter::Sum;
+
+mod sealed {
+    pub trait Sealed {}
+    impl Sealed for f32 {}
+    impl Sealed for f64 {}
+}
+
+/// A floating-point type the losses are computed in: `f32` or `f64`.
+///
+/// Sealed: it cannot be implemented outside this crate. It carries the
+/// maths the kernels need (`exp`, `ln`, `expm1`, `ln_1p`, `powf`) through
+/// [`num_traits::Float`], plus lossless conversion to and from the `f64`
+/// accumulators that reductions use.
+pub trait LossFloat:
+    Float + Debug + Display + Default + Sum + Send + Sync + 'static + sealed::Sealed
+{
+    /// Converts to `f64` (exact for both `f32` and `f64`).
+    fn to_f64_(self) -> f64;
+    /// Converts from `f64`, rounding to nearest.
+    fn from_f64_(v: f64) -> Self;
+    /// Picks the copy of a parameter vector stored in this precision.
+    #[doc(hidden)]
+    fn select<'a>(v64: &'a [f64], v32: &'a [f32]) -> &'a [Self];
+}
+
+impl LossFloat for f32 {
+    #[inline(always)]
+    fn to_f64_(self) -> f64 {
+        f64::from(self)
+    }
+    #[inline(always)]
+    fn from_f64_(v: f64) -> Self {
+        v as f32
+    }
+    #[inline(always)]
+    fn select<'a>(_: &'a [f64], v32: &'a [f32]) -> &'a [Self] {
+        v32
+    }
+}
+
+impl LossFloat for f64 {
+    #[inline(always)]
+    fn to_f64_(self) -> f64 {
+        self
+    }
+    #[inline(always)]
+    fn from_f64_(v: f64) -> Self {
+        v
+    }
+    #[inline(always)]
+    fn select<'a>(v64: &'a [f64], _: &'a [f32]) -> &'a [Self] {
+        v64
+    }
+}

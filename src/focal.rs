@@ -1,0 +1,250 @@
+//! Softmax (multiclass) focal loss with a per-class alpha vector.
+
+use crate::driver::Config;
+use crate::error::LossError;
+use crate::float::LossFloat;
+use crate::kernel::softmax::{SoftmaxKind, SoftmaxSpec, Weights};
+use crate::methods::softmax_methods;
+use crate::params::{check_gamma, check_nonneg, check_unit, PerClass};
+use crate::reduction::Reduction;
+
+/// How the focal loss weights each class.
+#[derive(Debug, Clone, PartialEq)]
+enum Alpha {
+    /// No alpha: every class weighs 1.
+    None,
+    /// The same alpha for every class.
+    Scalar(f64),
+    /// One alpha per class.
+    PerClass(PerClass),
+}
+
+/// Multiclass softmax focal loss (Lin et al. 2017, "Focal Loss for Dense
+/// Object Detection"), with a per-class `alpha` vector and any `gamma >= 0`.
+///
+/// With `lp = log_softmax(z)`, `p = exp(lp)` and class-index target `y`:
+///
+/// `l_n = -alpha[y] (1 - p_y)^gamma lp_y`,
+/// `∂l_n/∂z_k = alpha[y] g (δ_ky - p_k)`, with
+/// `g = (1 - p_y)^gamma (gamma p_y r - 1)` and `r = lp_y / (1 - p_y)`.
+///
+/// `1 - p_y` is computed as `-expm1(lp_y)` and `r = -1` where `lp_y = 0`,
+/// so the gradient is finite for every `gamma >= 0`, fractional `gamma < 1`
+/// included, even as `p_y → 1` (the `(1-p)^(gamma-1)` form gives NaN there).
+/// `gamma = 0` is exactly [`CrossEntropyLoss`](crate::CrossEntropyLoss)
+/// with `weight = alpha`.
+///
+/// With label smoothing `eps` or probability targets `t` (`t' = (1-eps) t + eps/C`,
+/// the Keras `CategoricalFocalCrossentropy` form):
+/// `l_n = -Σ_c alpha_c t'_c (1 - p_c)^gamma lp_c`.
+///
+/// Default reduction [`Reduction::Mean`] (divide by the number of
+/// non-ignored positions, as torchvision / kornia do);
+/// [`Reduction::WeightedMean`] divides by `Σ_n alpha[y_n]` instead.
+///
+/// # Examples
+///
+/// ```
+/// use focal_loss::{FocalLoss, Reduction};
+/// use ndarray::array;
+///
+/// let logits = array![[2.0_f64, 0.5, -1.0], [0.1, 0.2, 3.0]];
+/// let targets = array![0_usize, 2];
+/// let focal = FocalLoss::new(2.0)?
+///     .with_alpha([0.25, 0.25, 1.0])?
+///     .with_reduction(Reduction::Mean);
+/// let (loss, grad) = focal.forward_backward(&logits, &targets)?;
+/// assert!(loss > 0.0 && grad.iter().all(|g| g.is_finite()));
+/// # Ok::<(), focal_loss::LossError>(())
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+pub struct FocalLoss {
+    gamma: f64,
+    alpha: Alpha,
+    ignore_index: Option<usize>,
+    label_smoothing: f64,
+    reduction: Reduction,
+}
+
+impl FocalLoss {
+    /// A focal loss with focusing parameter `gamma` (finite, `>= 0`), no
+    /// alpha, no smoothing, no ignore index and reduction `Mean`.
+    ///
+    /// # Errors
+    ///
+    /// [`LossError::InvalidParameter`] if `gamma` is negative, NaN or infinite.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use focal_loss::FocalLoss;
+    /// assert_eq!(FocalLoss::new(0.5)?.gamma(), 0.5);
+    /// assert!(FocalLoss::new(-1.0).is_err());
+    /// # Ok::<(), focal_loss::LossError>(())
+    /// ```
+    pub fn new(gamma: f64) -> Result<Self, LossError> {
+        Ok(Self {
+            gamma: check_gamma(gamma)?,
+            alpha: Alpha::None,
+            ignore_index: None,
+            label_smoothing: 0.0,
+            reduction: Reduction::Mean,
+        })
+    }
+
+    /// Sets one alpha per class (finite, `>= 0`; not limited to `[0, 1]`, so
+    /// balanced class weights plug in directly).
+    ///
+    /// # Errors
+    ///
+    /// [`LossError::InvalidParameterEntry`] naming the first negative, NaN or
+    /// infinite entry. The length is checked against `C` when called.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use focal_loss::FocalLoss;
+    /// let focal = FocalLoss::new(2.0)?.with_alpha([0.5, 0.5, 3.0])?;
+    /// assert_eq!(focal.alpha(), Some(&[0.5, 0.5, 3.0][..]));
+    /// # Ok::<(), focal_loss::LossError>(())
+    /// ```
+    pub fn with_alpha(mut self, alpha: impl AsRef<[f64]>) -> Result<Self, LossError> {
+        self.alpha = Alpha::PerClass(PerClass::new("alpha", alpha.as_ref())?);
+        Ok(self)
+    }
+
+    /// Sets one alpha for every class (finite, `>= 0`). It scales the loss;
+    /// under [`Reduction::WeightedMean`] it cancels out.
+    ///
+    /// # Errors
+    ///
+    /// [`LossError::InvalidParameter`] if `alpha` is negative, NaN or infinite.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use focal_loss::FocalLoss;
+    /// let focal = FocalLoss::new(2.0)?.with_alpha_scalar(0.25)?;
+    /// assert_eq!(focal.alpha_scalar(), Some(0.25));
+    /// # Ok::<(), focal_loss::LossError>(())
+    /// ```
+    pub fn with_alpha_scalar(mut self, alpha: f64) -> Result<Self, LossError> {
+        self.alpha = Alpha::Scalar(check_nonneg("alpha", alpha)?);
+        Ok(self)
+    }
+
+    /// Targets equal to `index` are ignored: loss 0, gradient 0, and left
+    /// out of every denominator.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use focal_loss::FocalLoss;
+    /// let focal = FocalLoss::new(2.0)?.with_ignore_index(255);
+    /// assert_eq!(focal.ignore_index(), Some(255));
+    /// # Ok::<(), focal_loss::LossError>(())
+    /// ```
+    #[must_use]
+    pub fn with_ignore_index(mut self, index: usize) -> Self {
+        self.ignore_index = Some(index);
+        self
+    }
+
+    /// Sets label smoothing `eps` in `[0, 1]` (per-class form, see the type docs).
+    ///
+    /// # Errors
+    ///
+    /// [`LossError::InvalidParameter`] if `eps` is outside `[0, 1]` or NaN.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use focal_loss::FocalLoss;
+    /// assert!(FocalLoss::new(2.0)?.with_label_smoothing(0.1).is_ok());
+    /// # Ok::<(), focal_loss::LossError>(())
+    /// ```
+    pub fn with_label_smoothing(mut self, eps: f64) -> Result<Self, LossError> {
+        self.label_smoothing = check_unit("label_smoothing", eps)?;
+        Ok(self)
+    }
+
+    /// Sets the reduction (default [`Reduction::Mean`]).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use focal_loss::{FocalLoss, Reduction};
+    /// let focal = FocalLoss::new(2.0)?.with_reduction(Reduction::Sum);
+    /// assert_eq!(focal.reduction(), Reduction::Sum);
+    /// # Ok::<(), focal_loss::LossError>(())
+    /// ```
+    #[must_use]
+    pub fn with_reduction(mut self, reduction: Reduction) -> Self {
+        self.reduction = reduction;
+        self
+    }
+
+    /// The focusing parameter `gamma`.
+    #[must_use]
+    pub fn gamma(&self) -> f64 {
+        self.gamma
+    }
+
+    /// The per-class alpha vector, if one was set.
+    #[must_use]
+    pub fn alpha(&self) -> Option<&[f64]> {
+        match &self.alpha {
+            Alpha::PerClass(a) => Some(a.as_f64()),
+            _ => None,
+        }
+    }
+
+    /// The scalar alpha, if one was set.
+    #[must_use]
+    pub fn alpha_scalar(&self) -> Option<f64> {
+        match self.alpha {
+            Alpha::Scalar(a) => Some(a),
+            _ => None,
+        }
+    }
+
+    /// The ignore index, if set.
+    #[must_use]
+    pub fn ignore_index(&self) -> Option<usize> {
+        self.ignore_index
+    }
+
+    /// The label smoothing `eps`.
+    #[must_use]
+    pub fn label_smoothing(&self) -> f64 {
+        self.label_smoothing
+    }
+
+    /// The reduction.
+    #[must_use]
+    pub fn reduction(&self) -> Reduction {
+        self.reduction
+    }
+
+    fn config<F: LossFloat>(&self) -> Config<'_, F> {
+        let weight = match &self.alpha {
+            Alpha::None => Weights::Uniform(F::one()),
+            Alpha::Scalar(a) => Weights::Uniform(F::from_f64_(*a)),
+            Alpha::PerClass(a) => Weights::PerClass(a.get()),
+        };
+        Config {
+            spec: SoftmaxSpec {
+                kind: SoftmaxKind::Focal {
+                    gamma: F::from_f64_(self.gamma),
+                    smoothing: F::from_f64_(self.label_smoothing),
+                },
+                weight,
+                ignore_index: self.ignore_index,
+            },
+            reduction: self.reduction,
+            input_name: "logits",
+        }
+    }
+}
+
+softmax_methods!(FocalLoss, Targets, "logits", "FocalLoss::new(2.0)?");

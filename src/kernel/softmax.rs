@@ -1,0 +1,336 @@
+//! Softmax-family kernels: NLL, cross-entropy and softmax focal loss, one
+//! fused pass per position (row for `(N, C)`, strided column for K-dim).
+//!
+//! Notation: `z` logits (or log-probabilities for NLL), `lse` the
+//! max-shifted log-sum-exp of the row, `lp_c = z_c - lse`, `p_c = exp(lp_c)`,
+//! `w` class weights / alpha, `eps` label smoothing, `s` the gradient factor
+//! of the position.
+
+use super::{Geom, KernelError, Upstream};
+use crate::float::LossFloat;
+
+/// Which softmax-family loss to compute.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) enum SoftmaxKind<F> {
+    /// Input is log-probabilities; `l = -w_y x_y`.
+    Nll,
+    /// Cross-entropy with label smoothing `eps`.
+    CrossEntropy { smoothing: F },
+    /// Softmax focal loss with focusing parameter `gamma` and smoothing `eps`.
+    Focal { gamma: F, smoothing: F },
+}
+
+/// A fully validated softmax-family problem description.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct SoftmaxSpec<'a, F> {
+    pub kind: SoftmaxKind<F>,
+    /// Class weights (alpha for focal).
+    pub weight: Weights<'a, F>,
+    pub ignore_index: Option<usize>,
+}
+
+/// Per-class weights: one value for every class, or one per class.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Weights<'a, F> {
+    Uniform(F),
+    PerClass(&'a [F]),
+}
+
+impl<F: LossFloat> Weights<'_, F> {
+    #[inline(always)]
+    pub fn at(&self, k: usize) -> F {
+        match *self {
+            Weights::Uniform(w) => w,
+            Weights::PerClass(w) => w[k],
+        }
+    }
+
+    /// `Σ_c w_c` over `c` classes.
+    pub fn sum(&self, c: usize) -> F {
+        match *self {
+            Weights::Uniform(w) => w * F::from_f64_(c as f64),
+            Weights::PerClass(w) => w.iter().copied().sum(),
+        }
+    }
+}
+
+/// Targets as contiguous slices: `N * M` indices, or `N * C * M` probabilities.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum TargetSlice<'a, F> {
+    Index(&'a [usize]),
+    Probs(&'a [F]),
+}
+
+/// Where the kernel writes: per-position losses and/or the gradient.
+pub(crate) struct Outputs<'o, 'u, F> {
+    pub per_target: Option<&'o mut [F]>,
+    pub grad: Option<(&'o mut [F], Upstream<'u, F>)>,
+}
+
+/// `(1 - p)^gamma` and `g = (1 - p)^gamma (gamma p r - 1)` for `lp = ln p`,
+/// with `1 - p = -expm1(lp)` and `r = lp / (1 - p)` (`-1` at `lp = 0`), so
+/// that `d/d lp [-(1-p)^gamma lp] = g` stays finite for every `gamma >= 0`.
+#[inline(always)]
+pub(crate) fn focal_terms<F: LossFloat>(lp: F, gamma: F) -> (F, F) {
+    if gamma == F::zero() {
+        return (F::one(), -F::one());
+    }
+    let p = lp.exp();
+    let omp = -lp.exp_m1();
+    let md = omp.powf(gamma);
+    let r = if lp == F::zero() { -F::one() } else { lp / omp };
+    (md, md * (gamma * p * r - F::one()))
+}
+
+/// Runs the kernel over every position; returns the sum of per-position
+/// losses (in `f64`, summed in position order).
+pub(crate) fn run<F: LossFloat>(
+    spec: &SoftmaxSpec<'_, F>,
+    z: &[F],
+    targets: TargetSlice<'_, F>,
+    geom: Geom,
+    mut out: Outputs<'_, '_, F>,
+) -> Result<f64, KernelError> {
+    let Geom { n, c, m } = geom;
+    debug_assert_eq!(z.len(), geom.len());
+    let weight_sum = spec.weight.sum(c);
+    let mut total = 0.0_f64;
+    for b in 0..n {
+        for j in 0..m {
+            let p = b * m + j;
+            let row = Row {
+                base: b * c * m + j,
+                stride: m,
+                c,
+            };
+            let grad = out.grad.as_mut().map(|(g, u)| (&mut **g, u.at(p)));
+            let loss = match targets {
+                TargetSlice::Index(t) => {
+                    let y = t[p];
+                    if spec.ignore_index == Some(y) {
+                        row.check_finite(z)?;
+                        if let Some((g, _)) = grad {
+                            row.fill(g, F::zero());
+                        }
+                        F::zero()
+                    } else {
+                        index_row(spec, weight_sum, z, row, y, grad)?
+                    }
+                }
+                TargetSlice::Probs(t) => {
+                    let eps = smoothing(spec.kind);
+                    let cf = F::from_f64_(c as f64);
+                    let tp = |k: usize| {
+                        let v = t[row.at(k)];
+                        if eps == F::zero() {
+                            v
+                        } else {
+                            (F::one() - eps) * v + eps / cf
+                        }
+                    };
+                    soft_row(spec, z, row, tp, grad)?
+                }
+            };
+            if let Some(pt) = out.per_target.as_deref_mut() {
+                pt[p] = loss;
+            }
+            total += loss.to_f64_();
+        }
+    }
+    Ok(total)
+}
+
+fn smoothing<F: LossFloat>(kind: SoftmaxKind<F>) -> F {
+    match kind {
+        SoftmaxKind::Nll => F::zero(),
+        SoftmaxKind::CrossEntropy { smoothing } | SoftmaxKind::Focal { smoothing, .. } => smoothing,
+    }
+}
+
+/// One position: offset of class 0 and the stride between classes.
+#[derive(Debug, Clone, Copy)]
+struct Row {
+    base: usize,
+    stride: usize,
+    c: usize,
+}
+
+impl Row {
+    #[inline(always)]
+    fn at(&self, k: usize) -> usize {
+        self.base + k * self.stride
+    }
+
+    /// Maximum of the row; NaN or `+inf` is an error.
+    #[inline(always)]
+    fn max<F: LossFloat>(&self, z: &[F]) -> Result<F, KernelError> {
+        let mut mx = F::neg_infinity();
+        for k in 0..self.c {
+            let v = z[self.at(k)];
+            if !(v < F::infinity()) {
+                return Err(KernelError::NonFinite(self.at(k)));
+            }
+            if v > mx {
+                mx = v;
+            }
+        }
+        Ok(mx)
+    }
+
+    fn check_finite<F: LossFloat>(&self, z: &[F]) -> Result<(), KernelError> {
+        self.max(z).map(|_| ())
+    }
+
+    /// `ln Σ exp(z_k)`, shifted by the row maximum.
+    #[inline(always)]
+    fn lse<F: LossFloat>(&self, z: &[F]) -> Result<F, KernelError> {
+        let mx = self.max(z)?;
+        if mx == F::neg_infinity() {
+            return Ok(mx);
+        }
+        let mut s = F::zero();
+        for k in 0..self.c {
+            s = s + (z[self.at(k)] - mx).exp();
+        }
+        Ok(mx + s.ln())
+    }
+
+    fn fill<F: LossFloat>(&self, g: &mut [F], v: F) {
+        for k in 0..self.c {
+            g[self.at(k)] = v;
+        }
+    }
+
+    /// Errors if the logit of class `k` is `-inf` (a masked class).
+    #[inline(always)]
+    fn unmasked<F: LossFloat>(&self, z: &[F], k: usize) -> Result<F, KernelError> {
+        let v = z[self.at(k)];
+        if v == F::neg_infinity() {
+            Err(KernelError::Masked(self.at(k)))
+        } else {
+            Ok(v)
+        }
+    }
+}
+
+/// One position with a class-index target `y` (already range-checked).
+fn index_row<F: LossFloat>(
+    spec: &SoftmaxSpec<'_, F>,
+    weight_sum: F,
+    z: &[F],
+    row: Row,
+    y: usize,
+    grad: Option<(&mut [F], F)>,
+) -> Result<F, KernelError> {
+    let w = spec.weight;
+    let wy = w.at(y);
+    match spec.kind {
+        SoftmaxKind::Nll => {
+            row.check_finite(z)?;
+            let xy = row.unmasked(z, y)?;
+            if let Some((g, s)) = grad {
+                row.fill(g, F::zero());
+                g[row.at(y)] = -s * wy;
+            }
+            Ok(-wy * xy)
+        }
+        SoftmaxKind::CrossEntropy { smoothing: eps } => {
+            let lse = row.lse(z)?;
+            let zy = row.unmasked(z, y)?;
+            let mut loss = (F::one() - eps) * wy * (lse - zy);
+            let cf = F::from_f64_(row.c as f64);
+            let e = eps / cf;
+            if eps > F::zero() {
+                let mut acc = F::zero();
+                for k in 0..row.c {
+                    acc = acc + w.at(k) * (lse - row.unmasked(z, k)?);
+                }
+                loss = loss + e * acc;
+            }
+            if let Some((g, s)) = grad {
+                let coef = (F::one() - eps) * wy + e * weight_sum;
+                for k in 0..row.c {
+                    let pk = (z[row.at(k)] - lse).exp();
+                    g[row.at(k)] = s * (pk * coef - e * w.at(k));
+                }
+                g[row.at(y)] = g[row.at(y)] - s * (F::one() - eps) * wy;
+            }
+            Ok(loss)
+        }
+        SoftmaxKind::Focal {
+            gamma,
+            smoothing: eps,
+        } => {
+            if eps > F::zero() {
+                let cf = F::from_f64_(row.c as f64);
+                let tp = |k: usize| {
+                    let hot = if k == y { F::one() - eps } else { F::zero() };
+                    hot + eps / cf
+                };
+                return soft_row(spec, z, row, tp, grad);
+            }
+            let lse = row.lse(z)?;
+            let lp = row.unmasked(z, y)? - lse;
+            let (md, gy) = focal_terms(lp, gamma);
+            if let Some((g, s)) = grad {
+                let f = s * wy * gy;
+                for k in 0..row.c {
+                    let pk = (z[row.at(k)] - lse).exp();
+                    g[row.at(k)] = -f * pk;
+                }
+                g[row.at(y)] = g[row.at(y)] + f;
+            }
+            Ok(-wy * md * lp)
+        }
+    }
+}
+
+/// One position with per-class target mass `tp(k)` (probability targets, or
+/// a smoothed index target for focal loss).
+fn soft_row<F: LossFloat>(
+    spec: &SoftmaxSpec<'_, F>,
+    z: &[F],
+    row: Row,
+    tp: impl Fn(usize) -> F,
+    grad: Option<(&mut [F], F)>,
+) -> Result<F, KernelError> {
+    let w = spec.weight;
+    let lse = row.lse(z)?;
+    let gamma = match spec.kind {
+        SoftmaxKind::Focal { gamma, .. } => gamma,
+        _ => F::zero(),
+    };
+    let is_focal = matches!(spec.kind, SoftmaxKind::Focal { .. });
+    let mut loss = F::zero();
+    // sum_c G_c, with G_c = w_c t'_c g_c (g_c = -1 for cross-entropy).
+    let mut gsum = F::zero();
+    let mut grad = grad;
+    for k in 0..row.c {
+        let t = tp(k);
+        let mut gk = F::zero();
+        if t != F::zero() {
+            let lp = row.unmasked(z, k)? - lse;
+            let wt = w.at(k) * t;
+            if is_focal {
+                let (md, gf) = focal_terms(lp, gamma);
+                loss = loss - wt * md * lp;
+                gk = wt * gf;
+            } else {
+                loss = loss - wt * lp;
+                gk = -wt;
+            }
+            gsum = gsum + gk;
+        }
+        if let Some((g, _)) = grad.as_mut() {
+            g[row.at(k)] = gk;
+        }
+    }
+    if let Some((g, s)) = grad {
+        for k in 0..row.c {
+            let pk = (z[row.at(k)] - lse).exp();
+            let i = row.at(k);
+            g[i] = s * (g[i] - pk * gsum);
+        }
+    }
+    Ok(loss)
+}
