@@ -167,7 +167,7 @@ impl Row {
         let mut mx = F::neg_infinity();
         for k in 0..self.c {
             let v = z[self.at(k)];
-            if !(v < F::infinity()) {
+            if v.is_nan() || v == F::infinity() {
                 return Err(KernelError::NonFinite(self.at(k)));
             }
             if v > mx {
