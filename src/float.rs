@@ -1,5 +1,6 @@
 //! The sealed float trait the kernels are written against (`f32`, `f64`).
 
+use crate::kernel::vmath;
 use num_traits::Float;
 use std::fmt::{Debug, Display};
 use std::iter::Sum;
@@ -26,9 +27,30 @@ pub trait LossFloat:
     /// Picks the copy of a parameter vector stored in this precision.
     #[doc(hidden)]
     fn select<'a>(v64: &'a [f64], v32: &'a [f32]) -> &'a [Self];
+    /// Branch-free `exp` that vectorises (see `kernel::vmath`).
+    #[doc(hidden)]
+    fn vexp(self) -> Self;
+    /// Branch-free `ln` for `x >= 0` that vectorises.
+    #[doc(hidden)]
+    fn vln(self) -> Self;
+    /// Branch-free `expm1` for `x <= 0` that vectorises.
+    #[doc(hidden)]
+    fn vexpm1(self) -> Self;
 }
 
 impl LossFloat for f32 {
+    #[inline(always)]
+    fn vexp(self) -> Self {
+        vmath::exp_f32(self)
+    }
+    #[inline(always)]
+    fn vln(self) -> Self {
+        vmath::ln_f32(self)
+    }
+    #[inline(always)]
+    fn vexpm1(self) -> Self {
+        vmath::expm1_f32(self)
+    }
     #[inline(always)]
     fn to_f64_(self) -> f64 {
         f64::from(self)
@@ -44,6 +66,18 @@ impl LossFloat for f32 {
 }
 
 impl LossFloat for f64 {
+    #[inline(always)]
+    fn vexp(self) -> Self {
+        vmath::exp_f64(self)
+    }
+    #[inline(always)]
+    fn vln(self) -> Self {
+        vmath::ln_f64(self)
+    }
+    #[inline(always)]
+    fn vexpm1(self) -> Self {
+        vmath::expm1_f64(self)
+    }
     #[inline(always)]
     fn to_f64_(self) -> f64 {
         self

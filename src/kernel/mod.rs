@@ -6,7 +6,10 @@
 //! are combined in chunk order, so results do not depend on how chunks are
 //! scheduled.
 
+pub(crate) mod chunks;
+pub(crate) mod fast;
 pub(crate) mod softmax;
+pub(crate) mod vmath;
 
 /// Logical geometry of a contiguous `(N, C, M)` logits buffer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -57,3 +60,6 @@ pub(crate) enum KernelError {
     /// A target puts mass on a `-inf` logit at this offset.
     Masked(usize),
 }
+
+#[cfg(test)]
+mod tests;

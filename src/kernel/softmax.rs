@@ -6,7 +6,8 @@
 //! `w` class weights / alpha, `eps` label smoothing, `s` the gradient factor
 //! of the position.
 
-use super::{Geom, KernelError, Upstream};
+use super::chunks::{self, Work};
+use super::{fast, Geom, KernelError, Upstream};
 use crate::float::LossFloat;
 
 /// Which softmax-family loss to compute.
@@ -93,6 +94,36 @@ pub(crate) fn run<F: LossFloat>(
 ) -> Result<f64, KernelError> {
     let Geom { n, c, m } = geom;
     debug_assert_eq!(z.len(), geom.len());
+    if let TargetSlice::Index(t) = targets {
+        if let Some(k) = fast::Consts::new(spec, c).filter(|_| fast::covers(c, m)) {
+            let level = fast::Level::best();
+            let work = Work {
+                z,
+                t,
+                aux: &[],
+                per_target: out.per_target.as_deref_mut(),
+                grad: out.grad.as_mut().map(|(g, u)| (&mut **g, *u)),
+                n,
+            };
+            // On `Fallback` (NaN, masked targets, ..) the scalar loop below
+            // recomputes everything and reports or handles it exactly.
+            if let Ok(sum) = chunks::reduce(geom, work, &|w| fast::run_level(level, &k, c, m, w)) {
+                return Ok(sum);
+            }
+        }
+    }
+    run_scalar(spec, z, targets, geom, out)
+}
+
+/// The reference kernel: one position at a time, std maths, any targets.
+pub(crate) fn run_scalar<F: LossFloat>(
+    spec: &SoftmaxSpec<'_, F>,
+    z: &[F],
+    targets: TargetSlice<'_, F>,
+    geom: Geom,
+    mut out: Outputs<'_, '_, F>,
+) -> Result<f64, KernelError> {
+    let Geom { n, c, m } = geom;
     let weight_sum = spec.weight.sum(c);
     let mut total = 0.0_f64;
     for b in 0..n {

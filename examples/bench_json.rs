@@ -1,0 +1,104 @@
+//! Times this crate's losses (forward + backward into a reused buffer) and
+//! prints one JSON object per line; `scripts/bench_vs_pytorch.py` runs it
+//! next to PyTorch. Also times a plain memory copy of the same bytes.
+//!
+//! Usage: `cargo run --release --example bench_json -- [reps] [f32|f64]`
+
+use focal_loss::{CrossEntropyLoss, FocalLoss, LossError, NllLoss, Reduction};
+use ndarray::{ArrayD, IxDyn};
+use std::time::Instant;
+
+const SHAPES: [&[usize]; 5] = [
+    &[65536, 4],
+    &[65536, 10],
+    &[16384, 100],
+    &[4096, 1000],
+    &[8, 19, 128, 128],
+];
+
+/// SplitMix64: a deterministic, dependency-free generator for bench inputs.
+struct Rng(u64);
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+    fn uniform(&mut self) -> f64 {
+        (self.next() >> 11) as f64 / (1u64 << 53) as f64
+    }
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(|a, b| a.total_cmp(b));
+    v[v.len() / 2]
+}
+
+fn time(reps: usize, mut f: impl FnMut() -> Result<(), LossError>) -> Result<f64, LossError> {
+    f()?; // warm-up
+    let mut ts = Vec::with_capacity(reps);
+    for _ in 0..reps {
+        let t = Instant::now();
+        f()?;
+        ts.push(t.elapsed().as_secs_f64());
+    }
+    Ok(median(ts))
+}
+
+fn run<F: focal_loss::LossFloat>(reps: usize, ty: &str) -> Result<(), LossError> {
+    let mut rng = Rng(42);
+    for shape in SHAPES {
+        let n: usize = shape.iter().product();
+        let c = shape[1];
+        let x = ArrayD::from_shape_fn(IxDyn(shape), |_| {
+            F::from(rng.uniform() * 4.0 - 2.0).unwrap_or(F::zero())
+        });
+        let mut ts = shape.to_vec();
+        ts.remove(1);
+        let t = ArrayD::from_shape_fn(IxDyn(&ts), |_| (rng.next() % c as u64) as usize);
+        let alpha: Vec<f64> = (0..c).map(|k| 0.25 + (k % 4) as f64 * 0.25).collect();
+        let mut grad = ArrayD::<F>::zeros(IxDyn(shape));
+        let ce = CrossEntropyLoss::new();
+        let nll = NllLoss::new();
+        let f2 = FocalLoss::new(2.0)?
+            .with_alpha(&alpha)?
+            .with_reduction(Reduction::Mean);
+        let f05 = FocalLoss::new(0.5)?
+            .with_alpha(&alpha)?
+            .with_reduction(Reduction::Mean);
+        let cases: [(&str, &dyn Fn(&mut ArrayD<F>) -> Result<F, LossError>); 4] = [
+            ("ce", &|g| ce.forward_backward_into(&x, &t, g)),
+            ("nll", &|g| nll.forward_backward_into(&x, &t, g)),
+            ("focal_g2", &|g| f2.forward_backward_into(&x, &t, g)),
+            ("focal_g0.5", &|g| f05.forward_backward_into(&x, &t, g)),
+        ];
+        for (name, f) in cases {
+            let s = time(reps, || f(&mut grad).map(|_| ()))?;
+            println!(
+                "{{\"loss\": \"{name}\", \"shape\": {shape:?}, \"dtype\": \"{ty}\", \"seconds\": {s:e}, \"elements_per_s\": {:e}}}",
+                n as f64 / s
+            );
+        }
+        // A plain copy of the same bytes: read the logits, write the gradient.
+        let s = time(reps, || {
+            grad.assign(&x);
+            Ok(())
+        })?;
+        println!(
+            "{{\"loss\": \"memcpy\", \"shape\": {shape:?}, \"dtype\": \"{ty}\", \"seconds\": {s:e}, \"elements_per_s\": {:e}}}",
+            n as f64 / s
+        );
+    }
+    Ok(())
+}
+
+fn main() -> Result<(), LossError> {
+    let args: Vec<String> = std::env::args().collect();
+    let reps = args.get(1).and_then(|a| a.parse().ok()).unwrap_or(20);
+    match args.get(2).map(String::as_str) {
+        Some("f64") => run::<f64>(reps, "f64"),
+        _ => run::<f32>(reps, "f32"),
+    }
+}

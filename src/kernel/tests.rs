@@ -1,0 +1,117 @@
+//! The vectorised kernels, at every instruction-set level this CPU has,
+//! against the scalar reference kernel.
+
+use super::chunks::{self, Work};
+use super::fast::{self, Level};
+use super::softmax::{run_scalar, Outputs, SoftmaxKind, SoftmaxSpec, TargetSlice, Weights};
+use super::{Geom, Upstream};
+use crate::float::LossFloat;
+use proptest::prelude::*;
+
+const IGNORE: usize = 1_000_000;
+
+fn kinds<F: LossFloat>() -> Vec<SoftmaxKind<F>> {
+    let f = F::from_f64_;
+    let mut v = vec![
+        SoftmaxKind::Nll,
+        SoftmaxKind::CrossEntropy { smoothing: f(0.0) },
+        SoftmaxKind::CrossEntropy { smoothing: f(0.3) },
+    ];
+    for g in [0.0, 0.5, 1.0, 2.0, 3.3] {
+        v.push(SoftmaxKind::Focal { gamma: f(g), smoothing: f(0.0) });
+    }
+    v
+}
+
+/// Compares every level with the scalar kernel on one problem.
+fn compare<F: LossFloat>(geom: Geom, z: &[F], t: &[usize], w: Option<&[F]>, u: &[F], tol: f64) {
+    for kind in kinds::<F>() {
+        let spec = SoftmaxSpec {
+            kind,
+            weight: w.map_or(Weights::Uniform(F::one()), Weights::PerClass),
+            ignore_index: Some(IGNORE),
+        };
+        let mut pt_ref = vec![F::zero(); geom.positions()];
+        let mut g_ref = vec![F::zero(); geom.len()];
+        let sum_ref = run_scalar(
+            &spec,
+            z,
+            TargetSlice::Index(t),
+            geom,
+            Outputs { per_target: Some(&mut pt_ref), grad: Some((&mut g_ref, Upstream::PerPosition(u))) },
+        );
+        let k = fast::Consts::new(&spec, geom.c).unwrap();
+        for level in Level::available() {
+            let mut pt = vec![F::zero(); geom.positions()];
+            let mut g = vec![F::zero(); geom.len()];
+            let work = Work {
+                z,
+                t,
+                aux: &[],
+                per_target: Some(&mut pt),
+                grad: Some((&mut g, Upstream::PerPosition(u))),
+                n: geom.n,
+            };
+            let sum = chunks::reduce(geom, work, &|w| fast::run_level(level, &k, geom.c, geom.m, w));
+            // Where the scalar kernel reports an error, the fast one must
+            // decline (and the caller then reruns the scalar kernel).
+            let (sum, sum_ref) = match (sum, &sum_ref) {
+                (Ok(a), Ok(b)) => (a, *b),
+                (Err(fast::Fallback), Err(_)) => continue,
+                (a, b) => panic!("{level:?} {kind:?} {geom:?}: fast {a:?} vs scalar {b:?}"),
+            };
+            let close = |a: f64, b: f64| (a - b).abs() <= tol * (1.0 + b.abs());
+            assert!(close(sum, sum_ref), "{level:?} {kind:?} {geom:?}: sum {sum} vs {sum_ref}");
+            for (i, (a, b)) in pt.iter().zip(&pt_ref).enumerate() {
+                assert!(close(a.to_f64_(), b.to_f64_()), "{level:?} {kind:?} {geom:?}: per_target[{i}] {a} vs {b}");
+            }
+            for (i, (a, b)) in g.iter().zip(&g_ref).enumerate() {
+                assert!(close(a.to_f64_(), b.to_f64_()), "{level:?} {kind:?} {geom:?}: grad[{i}] {a} vs {b}");
+            }
+        }
+    }
+}
+
+fn problem() -> impl Strategy<Value = (Geom, Vec<f64>, Vec<usize>, Vec<f64>, Vec<f64>, bool)> {
+    prop_oneof![
+        (1usize..200, 1usize..12, Just(1usize)),
+        (1usize..6, 60usize..140, Just(1usize)),
+        (1usize..3, 1usize..25, 1usize..150),
+    ]
+    .prop_flat_map(|(n, c, m)| {
+        let geom = Geom { n, c, m };
+        (
+            Just(geom),
+            prop::collection::vec(-30.0f64..30.0, geom.len()),
+            prop::collection::vec(prop_oneof![9 => 0..c, 1 => Just(IGNORE)], geom.positions()),
+            prop::collection::vec(0.1f64..3.0, c),
+            prop::collection::vec(-2.0f64..2.0, geom.positions()),
+            any::<bool>(),
+        )
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(40))]
+
+    #[test]
+    fn fast_kernels_match_scalar((geom, z, t, w, u, weighted) in problem()) {
+        let w64 = weighted.then_some(&w[..]);
+        compare::<f64>(geom, &z, &t, w64, &u, 1e-12);
+        let z32: Vec<f32> = z.iter().map(|&v| v as f32).collect();
+        let w32: Vec<f32> = w.iter().map(|&v| v as f32).collect();
+        let u32_: Vec<f32> = u.iter().map(|&v| v as f32).collect();
+        compare::<f32>(geom, &z32, &t, weighted.then_some(&w32[..]), &u32_, 2e-5);
+    }
+}
+
+/// Saturated rows (p_y = 1 in floating point) and masked classes.
+#[test]
+fn extremes_match_scalar() {
+    let geom = Geom { n: 3, c: 4, m: 1 };
+    let z = [60.0, -60.0, 0.0, -1e3, 0.0, 0.0, 0.0, 0.0, f64::NEG_INFINITY, 2.0, 1.0, -700.0];
+    let t = [0, 2, 1];
+    compare::<f64>(geom, &z, &t, None, &[1.0, -1.0, 0.5], 1e-12);
+    let z32: Vec<f32> = z.iter().map(|&v| v as f32).collect();
+    compare::<f32>(geom, &z32, &t, None, &[1.0, -1.0, 0.5], 2e-5);
+}
