@@ -4,7 +4,7 @@
 //!
 //! Usage: `cargo run --release --example bench_json -- [reps] [f32|f64]`
 
-use focal_loss::{CrossEntropyLoss, FocalLoss, LossError, NllLoss, Reduction};
+use focal_loss::{CrossEntropyLoss, FocalLoss, LossError, NllLoss, Reduction, SigmoidFocalLoss};
 use ndarray::{ArrayD, IxDyn};
 use std::time::Instant;
 
@@ -15,6 +15,9 @@ const SHAPES: [&[usize]; 5] = [
     &[4096, 1000],
     &[8, 19, 128, 128],
 ];
+
+/// A named loss call writing its gradient into a reused buffer.
+type Case<'a, F> = (&'a str, &'a dyn Fn(&mut ArrayD<F>) -> Result<F, LossError>);
 
 /// SplitMix64: a deterministic, dependency-free generator for bench inputs.
 struct Rng(u64);
@@ -68,11 +71,17 @@ fn run<F: focal_loss::LossFloat>(reps: usize, ty: &str) -> Result<(), LossError>
         let f05 = FocalLoss::new(0.5)?
             .with_alpha(&alpha)?
             .with_reduction(Reduction::Mean);
-        let cases: [(&str, &dyn Fn(&mut ArrayD<F>) -> Result<F, LossError>); 4] = [
+        // Binary targets for the sigmoid focal loss (about one positive in C).
+        let yb = ArrayD::from_shape_fn(IxDyn(shape), |_| {
+            F::from(u8::from(rng.next() % c as u64 == 0)).unwrap_or(F::zero())
+        });
+        let sfl = SigmoidFocalLoss::new(2.0)?.with_alpha_scalar(0.25)?;
+        let cases: [Case<'_, F>; 5] = [
             ("ce", &|g| ce.forward_backward_into(&x, &t, g)),
             ("nll", &|g| nll.forward_backward_into(&x, &t, g)),
             ("focal_g2", &|g| f2.forward_backward_into(&x, &t, g)),
             ("focal_g0.5", &|g| f05.forward_backward_into(&x, &t, g)),
+            ("sigmoid_focal", &|g| sfl.forward_backward_into(&x, &yb, g)),
         ];
         for (name, f) in cases {
             let s = time(reps, || f(&mut grad).map(|_| ()))?;

@@ -47,11 +47,12 @@ fn slice_of<'b, T>(a: &'b CowArray<'_, T, IxDyn>) -> &'b [T] {
 }
 
 /// Borrows a view as a contiguous row-major array, copying only if needed.
-fn contiguous<T: Clone>(v: ArrayViewD<'_, T>) -> CowArray<'_, T, IxDyn> {
+pub(crate) fn contiguous<T: Clone>(v: ArrayViewD<'_, T>) -> CowArray<'_, T, IxDyn> {
     if v.is_standard_layout() {
         CowArray::from(v)
     } else {
-        CowArray::from(v.to_owned())
+        // `to_owned` would keep a column-major or permuted memory order.
+        CowArray::from(v.as_standard_layout().into_owned())
     }
 }
 

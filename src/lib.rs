@@ -12,6 +12,8 @@
 //! | model outputs log-probabilities | [`NllLoss`] |
 //! | multiclass, mild imbalance | [`CrossEntropyLoss`] with class weights |
 //! | multiclass, easy majority classes swamp the rare ones | [`FocalLoss`] with a per-class alpha |
+//! | binary or multi-label, rare positives | [`BceWithLogitsLoss`] with `pos_weight = n_neg / n_pos` |
+//! | binary or multi-label, many easy negatives (detection, segmentation) | [`SigmoidFocalLoss`] (targets may be [`Masked`]) |
 //!
 //! ## The contract
 //!
@@ -46,6 +48,7 @@
 #![deny(missing_docs)]
 #![warn(clippy::unwrap_used)]
 
+mod bce;
 mod cross_entropy;
 mod driver;
 mod error;
@@ -56,12 +59,17 @@ mod methods;
 mod nll;
 mod params;
 mod reduction;
+mod sigmoid_driver;
+mod sigmoid_focal;
 mod targets;
 
+pub use bce::BceWithLogitsLoss;
 pub use cross_entropy::CrossEntropyLoss;
 pub use error::LossError;
 pub use float::LossFloat;
 pub use focal::FocalLoss;
 pub use nll::NllLoss;
 pub use reduction::Reduction;
+pub use sigmoid_driver::{BinaryTargetView, BinaryTargets, Masked};
+pub use sigmoid_focal::SigmoidFocalLoss;
 pub use targets::{IndexTargets, Probs, TargetView, Targets};

@@ -29,7 +29,6 @@ impl PerClass {
     }
 
     /// Like [`PerClass::new`], but every entry must also be `<= 1`.
-    #[allow(dead_code)] // used by the sigmoid losses
     pub fn new_unit(name: &'static str, values: &[f64]) -> Result<Self, LossError> {
         for (index, &value) in values.iter().enumerate() {
             if !(0.0..=1.0).contains(&value) {

@@ -66,8 +66,22 @@ impl<F: LossFloat> Work<'_, '_, '_, F> {
             None => (None, None),
         };
         (
-            Work { z: z0, t: t0, aux: a0, per_target: p0, grad: g0, n: mid },
-            Work { z: z1, t: t1, aux: a1, per_target: p1, grad: g1, n: self.n - mid },
+            Work {
+                z: z0,
+                t: t0,
+                aux: a0,
+                per_target: p0,
+                grad: g0,
+                n: mid,
+            },
+            Work {
+                z: z1,
+                t: t1,
+                aux: a1,
+                per_target: p1,
+                grad: g1,
+                n: self.n - mid,
+            },
         )
     }
 }

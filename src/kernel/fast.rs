@@ -12,12 +12,12 @@
 //!
 //! Reductions over classes use per-lane accumulators, so no floating-point
 //! reassociation is needed for vectorisation and results are deterministic.
-//! Anything unusual (a NaN / `+inf` input, a target on a `-inf` logit, a
-//! `-inf` logit with smoothing) returns `Err(Fallback)`, and the caller
-//! reruns the scalar kernel, which reports or handles it exactly.
+//! Any non-finite input (NaN, `+inf`, or `-inf` masking a class) returns
+//! `Err(Fallback)`, and the caller reruns the scalar kernel, which reports
+//! or handles it exactly; masked inputs therefore run at scalar speed.
 
-use super::softmax::{Outputs, SoftmaxKind, SoftmaxSpec, Weights};
 use super::chunks::Work;
+use super::softmax::{Outputs, SoftmaxKind, SoftmaxSpec, Weights};
 use crate::float::LossFloat;
 
 /// Positions per tile.
@@ -130,7 +130,11 @@ pub(crate) struct Tile {
 }
 
 /// One tile; returns the sum of its per-position losses in position order.
+///
+/// Hot loops run over equal-length slices (zip), so the compiler can drop
+/// bounds checks and vectorise across positions.
 #[inline(always)]
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn tile<F: LossFloat>(
     k: &Consts<'_, F>,
     c: usize,
@@ -143,127 +147,122 @@ pub(crate) fn tile<F: LossFloat>(
 ) -> Result<f64, Fallback> {
     let np = tl.np;
     debug_assert!(np <= LANES && np * c <= SCRATCH);
+    let zs = &mut zs[..c * np];
+    let es = &mut es[..c * np];
     // Gather class-major: zs[k * np + j].
     if tl.pstride == 1 {
-        for cl in 0..c {
-            let src = &z[tl.base + cl * tl.cstride..][..np];
-            zs[cl * np..(cl + 1) * np].copy_from_slice(src);
+        for (cl, dst) in zs.chunks_exact_mut(np).enumerate() {
+            dst.copy_from_slice(&z[tl.base + cl * tl.cstride..][..np]);
         }
     } else {
-        for j in 0..np {
-            let row = &z[tl.base + j * tl.pstride..];
-            for cl in 0..c {
-                zs[cl * np + j] = row[cl * tl.cstride];
+        let src = &z[tl.base..][..(np - 1) * tl.pstride + c];
+        for (j, row) in src.chunks(tl.pstride).enumerate() {
+            for (cl, &v) in row[..c].iter().enumerate() {
+                zs[cl * np + j] = v;
             }
         }
     }
     let mut y = [0usize; LANES];
     let mut valid = [false; LANES];
-    for j in 0..np {
-        let v = t[tl.p0 + j];
-        valid[j] = k.ignore != Some(v);
-        y[j] = if valid[j] { v } else { 0 };
+    let (y, valid) = (&mut y[..np], &mut valid[..np]);
+    for ((yj, vj), &v) in y
+        .iter_mut()
+        .zip(valid.iter_mut())
+        .zip(&t[tl.p0..tl.p0 + np])
+    {
+        *vj = k.ignore != Some(v);
+        *yj = if *vj { v } else { 0 };
     }
-    // Row maxima, and NaN / +inf / -inf detection.
+    // Row maxima; `chk` turns NaN if any value is NaN or infinite (v * 0).
     let mut mx = [F::neg_infinity(); LANES];
-    let mut bad = false;
-    let mut neg_inf = false;
-    for cl in 0..c {
-        let row = &zs[cl * np..(cl + 1) * np];
-        for j in 0..np {
-            let v = row[j];
-            bad |= v.is_nan() | (v == F::infinity());
-            neg_inf |= v == F::neg_infinity();
-            mx[j] = if v > mx[j] { v } else { mx[j] };
+    let mut chk = [F::zero(); LANES];
+    let mx = &mut mx[..np];
+    let chk = &mut chk[..np];
+    for row in zs.chunks_exact(np) {
+        for ((m, ck), &v) in mx.iter_mut().zip(chk.iter_mut()).zip(row) {
+            *ck = *ck + v * F::zero();
+            *m = if v > *m { v } else { *m };
         }
     }
-    if bad || (neg_inf && k.smoothing()) {
+    if chk.iter().any(|v| v.is_nan()) {
+        // NaN, +inf, or -inf (masked classes): the scalar kernel handles it.
         return Err(Fallback);
     }
     let mut zy = [F::zero(); LANES];
     let mut wy = [F::zero(); LANES];
     let mut s = [F::zero(); LANES];
+    let (zy, wy, s) = (&mut zy[..np], &mut wy[..np], &mut s[..np]);
     for j in 0..np {
         zy[j] = zs[y[j] * np + j];
-        if valid[j] && zy[j] == F::neg_infinity() {
-            return Err(Fallback);
-        }
         wy[j] = if valid[j] { k.w.at(y[j]) } else { F::zero() };
         s[j] = match out.grad {
             Some((_, u)) => u.at(tl.p0 + j),
             None => F::zero(),
         };
-        // A fully masked, ignored position: keep its arithmetic finite.
-        mx[j] = if mx[j] == F::neg_infinity() { F::zero() } else { mx[j] };
     }
     let mut loss = [F::zero(); LANES];
+    let loss = &mut loss[..np];
     if let SoftmaxKind::Nll = k.kind {
-        for j in 0..np {
-            loss[j] = -wy[j] * zy[j];
+        for ((l, &w), &v) in loss.iter_mut().zip(&*wy).zip(&*zy) {
+            *l = -w * v;
         }
         if out.grad.is_some() {
-            es[..c * np].fill(F::zero());
+            es.fill(F::zero());
             for j in 0..np {
                 es[y[j] * np + j] = if valid[j] { -s[j] * wy[j] } else { F::zero() };
             }
         }
-        return Ok(finish(tl, c, &loss, &valid, out, es));
+        return Ok(finish(tl, c, loss, valid, out, es));
     }
     // Exponentials and their sums.
     let mut sum = [F::zero(); LANES];
-    for cl in 0..c {
-        let zr = &zs[cl * np..(cl + 1) * np];
-        let er = &mut es[cl * np..(cl + 1) * np];
-        for j in 0..np {
-            let e = (zr[j] - mx[j]).vexp();
-            er[j] = e;
-            sum[j] = sum[j] + e;
+    let sum = &mut sum[..np];
+    for (zr, er) in zs.chunks_exact(np).zip(es.chunks_exact_mut(np)) {
+        for (((e, &v), &m), acc) in er.iter_mut().zip(zr).zip(&*mx).zip(sum.iter_mut()) {
+            *e = (v - m).vexp();
+            *acc = *acc + *e;
         }
     }
-    let mut lse = [F::zero(); LANES];
-    for j in 0..np {
-        lse[j] = mx[j] + sum[j].vln();
-    }
-    // Per-position coefficients: grad_k = es_k * a + b * w_k, plus d at y.
+    // Per-position coefficients: grad_k = es_k * a + s * b * w_k, plus d at y.
     let mut a = [F::zero(); LANES];
     let mut d = [F::zero(); LANES];
+    // ln Σ, kept apart from the max: lp = (z - mx) - lns (see softmax::Lse).
+    let mut lns = [F::zero(); LANES];
+    let (a, d, lns) = (&mut a[..np], &mut d[..np], &mut lns[..np]);
+    for (l, &sm) in lns.iter_mut().zip(&*sum) {
+        *l = sm.vln();
+    }
     let mut b = F::zero();
-    match k.kind {
-        SoftmaxKind::CrossEntropy { .. } => {
-            for j in 0..np {
-                loss[j] = k.one_m_eps * wy[j] * (lse[j] - zy[j]);
-            }
-            if k.smoothing() {
-                let mut acc = [F::zero(); LANES];
-                for cl in 0..c {
-                    let wc = k.w.at(cl);
-                    let zr = &zs[cl * np..(cl + 1) * np];
-                    for j in 0..np {
-                        acc[j] = acc[j] + wc * (lse[j] - zr[j]);
-                    }
-                }
-                for j in 0..np {
-                    loss[j] = loss[j] + k.e * acc[j];
-                }
-                b = -k.e;
-            }
-            for j in 0..np {
-                let coef = k.one_m_eps * wy[j] + k.e * k.wsum;
-                a[j] = s[j] * coef / sum[j];
-                d[j] = -s[j] * k.one_m_eps * wy[j];
-            }
+    if let SoftmaxKind::Focal { .. } = k.kind {
+        for j in 0..np {
+            let lp = (zy[j] - mx[j]) - lns[j];
+            let (md, g) = k.focal(lp);
+            loss[j] = -wy[j] * md * lp;
+            let f = s[j] * wy[j] * g;
+            a[j] = -f / sum[j];
+            d[j] = f;
         }
-        SoftmaxKind::Focal { .. } => {
-            for j in 0..np {
-                let lp = zy[j] - lse[j];
-                let (md, g) = k.focal(lp);
-                loss[j] = -wy[j] * md * lp;
-                let f = s[j] * wy[j] * g;
-                a[j] = -f / sum[j];
-                d[j] = f;
-            }
+    } else {
+        for j in 0..np {
+            loss[j] = k.one_m_eps * wy[j] * ((mx[j] - zy[j]) + lns[j]);
+            let coef = k.one_m_eps * wy[j] + k.e * k.wsum;
+            a[j] = s[j] * coef / sum[j];
+            d[j] = -s[j] * k.one_m_eps * wy[j];
         }
-        SoftmaxKind::Nll => {}
+        if k.smoothing() {
+            let mut acc = [F::zero(); LANES];
+            let acc = &mut acc[..np];
+            for (cl, zr) in zs.chunks_exact(np).enumerate() {
+                let wc = k.w.at(cl);
+                for (((ac, &v), &l), &m) in acc.iter_mut().zip(zr).zip(&*lns).zip(&*mx) {
+                    *ac = *ac + wc * ((m - v) + l);
+                }
+            }
+            for (l, &ac) in loss.iter_mut().zip(&*acc) {
+                *l = *l + k.e * ac;
+            }
+            b = -k.e;
+        }
     }
     for j in 0..np {
         if !valid[j] {
@@ -274,11 +273,10 @@ pub(crate) fn tile<F: LossFloat>(
         }
     }
     if out.grad.is_some() {
-        for cl in 0..c {
+        for (cl, er) in es.chunks_exact_mut(np).enumerate() {
             let bw = b * k.w.at(cl);
-            let er = &mut es[cl * np..(cl + 1) * np];
-            for j in 0..np {
-                er[j] = er[j] * a[j] + s[j] * bw;
+            for ((e, &aj), &sj) in er.iter_mut().zip(&*a).zip(&*s) {
+                *e = *e * aj + sj * bw;
             }
         }
         for j in 0..np {
@@ -286,7 +284,7 @@ pub(crate) fn tile<F: LossFloat>(
             es[i] = es[i] + d[j];
         }
     }
-    Ok(finish(tl, c, &loss, &valid, out, es))
+    Ok(finish(tl, c, loss, valid, out, es))
 }
 
 /// Writes per-position losses and the gradient (class-major in `es`) out;
@@ -295,15 +293,15 @@ pub(crate) fn tile<F: LossFloat>(
 fn finish<F: LossFloat>(
     tl: Tile,
     c: usize,
-    loss: &[F; LANES],
-    valid: &[bool; LANES],
+    loss: &[F],
+    valid: &[bool],
     out: &mut Outputs<'_, '_, F>,
-    es: &[F; SCRATCH],
+    es: &[F],
 ) -> f64 {
     let np = tl.np;
     let mut total = 0.0;
-    for j in 0..np {
-        let l = if valid[j] { loss[j] } else { F::zero() };
+    for (j, (&l, &v)) in loss.iter().zip(valid).enumerate() {
+        let l = if v { l } else { F::zero() };
         total += l.to_f64_();
         if let Some(pt) = out.per_target.as_deref_mut() {
             pt[tl.p0 + j] = l;
@@ -311,14 +309,14 @@ fn finish<F: LossFloat>(
     }
     if let Some((g, _)) = out.grad.as_mut() {
         if tl.pstride == 1 {
-            for cl in 0..c {
-                g[tl.base + cl * tl.cstride..][..np].copy_from_slice(&es[cl * np..(cl + 1) * np]);
+            for (cl, src) in es.chunks_exact(np).enumerate() {
+                g[tl.base + cl * tl.cstride..][..np].copy_from_slice(src);
             }
         } else {
-            for j in 0..np {
-                let row = &mut g[tl.base + j * tl.pstride..];
-                for cl in 0..c {
-                    row[cl * tl.cstride] = es[cl * np + j];
+            let dst = &mut g[tl.base..][..(np - 1) * tl.pstride + c];
+            for (j, row) in dst.chunks_mut(tl.pstride).enumerate() {
+                for (cl, v) in row[..c].iter_mut().enumerate() {
+                    *v = es[cl * np + j];
                 }
             }
         }
@@ -329,31 +327,29 @@ fn finish<F: LossFloat>(
 /// Accumulator width for reductions along a row.
 const ACC: usize = 16;
 
-/// Row maximum with NaN / `+inf` / `-inf` detection, vectorised.
+/// Row maximum, and whether every value is finite; vectorised.
 #[inline(always)]
-fn row_max<F: LossFloat>(zr: &[F]) -> (F, bool, bool) {
+fn row_max<F: LossFloat>(zr: &[F]) -> (F, bool) {
     let mut mx = [F::neg_infinity(); ACC];
-    let mut bad = [false; ACC];
-    let mut ninf = [false; ACC];
+    // Turns NaN if any value is NaN or infinite (v * 0).
+    let mut chk = [F::zero(); ACC];
     let mut chunks = zr.chunks_exact(ACC);
     for ch in &mut chunks {
         for i in 0..ACC {
             let v = ch[i];
-            bad[i] |= v.is_nan() | (v == F::infinity());
-            ninf[i] |= v == F::neg_infinity();
+            chk[i] = chk[i] + v * F::zero();
             mx[i] = if v > mx[i] { v } else { mx[i] };
         }
     }
     for (i, &v) in chunks.remainder().iter().enumerate() {
-        bad[i] |= v.is_nan() | (v == F::infinity());
-        ninf[i] |= v == F::neg_infinity();
+        chk[i] = chk[i] + v * F::zero();
         mx[i] = if v > mx[i] { v } else { mx[i] };
     }
     let mut m = mx[0];
     for &v in &mx[1..] {
         m = if v > m { v } else { m };
     }
-    (m, bad.iter().any(|&b| b), ninf.iter().any(|&b| b))
+    (m, !sum_acc(&chk).is_nan())
 }
 
 /// `dst[k] = exp(zr[k] - mx)`; returns `Σ_k dst[k]`.
@@ -401,8 +397,9 @@ pub(crate) fn row<F: LossFloat>(
     g: Option<(&mut [F], F)>,
     scratch: &mut [F; SCRATCH],
 ) -> Result<F, Fallback> {
-    let (mx, bad, ninf) = row_max(zr);
-    if bad || (ninf && k.smoothing()) || zr[y] == F::neg_infinity() {
+    let (mx, finite) = row_max(zr);
+    if !finite {
+        // NaN, +inf, or -inf (masked classes): the scalar kernel handles it.
         return Err(Fallback);
     }
     let wy = k.w.at(y);
@@ -424,27 +421,27 @@ pub(crate) fn row<F: LossFloat>(
             sum
         }
     };
-    let lse = mx + sum.vln();
+    let lns = sum.vln();
     let zy = zr[y];
     let (loss, a, b, d) = if let SoftmaxKind::Focal { .. } = k.kind {
-        let lp = zy - lse;
+        let lp = (zy - mx) - lns;
         let (md, gf) = k.focal(lp);
         let f = wy * gf;
         (-wy * md * lp, -f / sum, F::zero(), f)
     } else {
-        let mut loss = k.one_m_eps * wy * (lse - zy);
+        let mut loss = k.one_m_eps * wy * ((mx - zy) + lns);
         if k.smoothing() {
             let mut acc = [F::zero(); ACC];
             let mut zc = zr.chunks_exact(ACC);
             let mut cl = 0;
             for ch in &mut zc {
                 for i in 0..ACC {
-                    acc[i] = acc[i] + k.w.at(cl + i) * (lse - ch[i]);
+                    acc[i] = acc[i] + k.w.at(cl + i) * ((mx - ch[i]) + lns);
                 }
                 cl += ACC;
             }
             for (i, &v) in zc.remainder().iter().enumerate() {
-                acc[i] = acc[i] + k.w.at(cl + i) * (lse - v);
+                acc[i] = acc[i] + k.w.at(cl + i) * ((mx - v) + lns);
             }
             loss = loss + k.e * sum_acc(&acc);
         }
@@ -471,7 +468,6 @@ pub(crate) fn row<F: LossFloat>(
     Ok(loss)
 }
 
-
 /// Instruction-set level of the vectorised kernels.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Level {
@@ -491,7 +487,8 @@ impl Level {
             return Level::Avx512;
         }
         #[cfg(target_arch = "x86_64")]
-        if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
+        if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
+        {
             return Level::Avx2;
         }
         Level::Generic
@@ -580,7 +577,7 @@ fn run_work<F: LossFloat>(
             let zr = &z[r * c..(r + 1) * c];
             let y = t[r];
             let l = if k.ignore == Some(y) {
-                if row_max(zr).1 {
+                if !row_max(zr).1 {
                     return Err(Fallback);
                 }
                 if let Some((g, _)) = out.grad.as_mut() {
@@ -606,7 +603,13 @@ fn run_work<F: LossFloat>(
         let mut p0 = 0;
         while p0 < n {
             let np = lanes.min(n - p0);
-            let tl = Tile { p0, np, base: p0 * c, pstride: c, cstride: 1 };
+            let tl = Tile {
+                p0,
+                np,
+                base: p0 * c,
+                pstride: c,
+                cstride: 1,
+            };
             total += tile(k, c, z, t, tl, &mut out, &mut zs, &mut es)?;
             p0 += np;
         }
@@ -615,7 +618,13 @@ fn run_work<F: LossFloat>(
             let mut j0 = 0;
             while j0 < m {
                 let np = lanes.min(m - j0);
-                let tl = Tile { p0: b * m + j0, np, base: b * c * m + j0, pstride: 1, cstride: m };
+                let tl = Tile {
+                    p0: b * m + j0,
+                    np,
+                    base: b * c * m + j0,
+                    pstride: 1,
+                    cstride: m,
+                };
                 total += tile(k, c, z, t, tl, &mut out, &mut zs, &mut es)?;
                 j0 += np;
             }

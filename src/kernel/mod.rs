@@ -6,6 +6,7 @@
 //! are combined in chunk order, so results do not depend on how chunks are
 //! scheduled.
 
+pub(crate) mod sigmoid;
 pub(crate) mod chunks;
 pub(crate) mod fast;
 pub(crate) mod softmax;

@@ -2,7 +2,7 @@
 //! fused pass per position (row for `(N, C)`, strided column for K-dim).
 //!
 //! Notation: `z` logits (or log-probabilities for NLL), `lse` the
-//! max-shifted log-sum-exp of the row, `lp_c = z_c - lse`, `p_c = exp(lp_c)`,
+//! max-shifted log-sum-exp of the row (kept as max and log-sum), `lp_c = z_c - lse`, `p_c = exp(lp_c)`,
 //! `w` class weights / alpha, `eps` label smoothing, `s` the gradient factor
 //! of the position.
 
@@ -178,6 +178,28 @@ fn smoothing<F: LossFloat>(kind: SoftmaxKind<F>) -> F {
     }
 }
 
+/// A row's log-sum-exp in two parts, so that `lp = (z - mx) - lns` keeps
+/// full relative precision even when `|mx|` is large (in `f32`, `mx + lns`
+/// rounded to one number would cost up to `ulp(mx)` in every `lp`).
+#[derive(Debug, Clone, Copy)]
+struct Lse<F> {
+    mx: F,
+    lns: F,
+}
+
+impl<F: LossFloat> Lse<F> {
+    /// `ln p = (z - mx) - ln Σ`.
+    #[inline(always)]
+    fn lp(&self, z: F) -> F {
+        (z - self.mx) - self.lns
+    }
+    /// `-ln p = (mx - z) + ln Σ`.
+    #[inline(always)]
+    fn neg_lp(&self, z: F) -> F {
+        (self.mx - z) + self.lns
+    }
+}
+
 /// One position: offset of class 0 and the stride between classes.
 #[derive(Debug, Clone, Copy)]
 struct Row {
@@ -212,18 +234,22 @@ impl Row {
         self.max(z).map(|_| ())
     }
 
-    /// `ln Σ exp(z_k)`, shifted by the row maximum.
+    /// The row's log-sum-exp, kept as `(max, ln Σ exp(z_k - max))`.
     #[inline(always)]
-    fn lse<F: LossFloat>(&self, z: &[F]) -> Result<F, KernelError> {
+    fn lse<F: LossFloat>(&self, z: &[F]) -> Result<Lse<F>, KernelError> {
         let mx = self.max(z)?;
         if mx == F::neg_infinity() {
-            return Ok(mx);
+            // Every class masked: exp(lp) = 0 for all, and no NaN.
+            return Ok(Lse {
+                mx: F::zero(),
+                lns: F::zero(),
+            });
         }
         let mut s = F::zero();
         for k in 0..self.c {
             s = s + (z[self.at(k)] - mx).exp();
         }
-        Ok(mx + s.ln())
+        Ok(Lse { mx, lns: s.ln() })
     }
 
     fn fill<F: LossFloat>(&self, g: &mut [F], v: F) {
@@ -268,20 +294,20 @@ fn index_row<F: LossFloat>(
         SoftmaxKind::CrossEntropy { smoothing: eps } => {
             let lse = row.lse(z)?;
             let zy = row.unmasked(z, y)?;
-            let mut loss = (F::one() - eps) * wy * (lse - zy);
+            let mut loss = (F::one() - eps) * wy * lse.neg_lp(zy);
             let cf = F::from_f64_(row.c as f64);
             let e = eps / cf;
             if eps > F::zero() {
                 let mut acc = F::zero();
                 for k in 0..row.c {
-                    acc = acc + w.at(k) * (lse - row.unmasked(z, k)?);
+                    acc = acc + w.at(k) * lse.neg_lp(row.unmasked(z, k)?);
                 }
                 loss = loss + e * acc;
             }
             if let Some((g, s)) = grad {
                 let coef = (F::one() - eps) * wy + e * weight_sum;
                 for k in 0..row.c {
-                    let pk = (z[row.at(k)] - lse).exp();
+                    let pk = lse.lp(z[row.at(k)]).exp();
                     g[row.at(k)] = s * (pk * coef - e * w.at(k));
                 }
                 g[row.at(y)] = g[row.at(y)] - s * (F::one() - eps) * wy;
@@ -301,12 +327,12 @@ fn index_row<F: LossFloat>(
                 return soft_row(spec, z, row, tp, grad);
             }
             let lse = row.lse(z)?;
-            let lp = row.unmasked(z, y)? - lse;
+            let lp = lse.lp(row.unmasked(z, y)?);
             let (md, gy) = focal_terms(lp, gamma);
             if let Some((g, s)) = grad {
                 let f = s * wy * gy;
                 for k in 0..row.c {
-                    let pk = (z[row.at(k)] - lse).exp();
+                    let pk = lse.lp(z[row.at(k)]).exp();
                     g[row.at(k)] = -f * pk;
                 }
                 g[row.at(y)] = g[row.at(y)] + f;
@@ -340,7 +366,7 @@ fn soft_row<F: LossFloat>(
         let t = tp(k);
         let mut gk = F::zero();
         if t != F::zero() {
-            let lp = row.unmasked(z, k)? - lse;
+            let lp = lse.lp(row.unmasked(z, k)?);
             let wt = w.at(k) * t;
             if is_focal {
                 let (md, gf) = focal_terms(lp, gamma);
@@ -358,7 +384,7 @@ fn soft_row<F: LossFloat>(
     }
     if let Some((g, s)) = grad {
         for k in 0..row.c {
-            let pk = (z[row.at(k)] - lse).exp();
+            let pk = lse.lp(z[row.at(k)]).exp();
             let i = row.at(k);
             g[i] = s * (g[i] - pk * gsum);
         }

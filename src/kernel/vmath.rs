@@ -23,8 +23,10 @@ pub(crate) fn exp_f32(x: f32) -> f32 {
     const LO: f32 = -87.0;
     const HI: f32 = 88.0;
     let xc = x.clamp(LO, HI);
-    // Round to nearest with the 1.5 * 2^23 trick: no libm call, vectorises.
-    let n = (xc * LOG2E + 12_582_912.0) - 12_582_912.0;
+    // Round to nearest with the 1.5 * 2^23 trick: `kf`'s low mantissa bits
+    // hold n, so neither libm nor a float-to-int conversion is needed.
+    let kf = xc * LOG2E + 12_582_912.0;
+    let n = kf - 12_582_912.0;
     let r = xc - n * LN2_HI - n * LN2_LO;
     let p = 1.0
         + r * (1.0
@@ -32,7 +34,7 @@ pub(crate) fn exp_f32(x: f32) -> f32 {
                 + r * (1.0 / 6.0
                     + r * (1.0 / 24.0
                         + r * (1.0 / 120.0 + r * (1.0 / 720.0 + r * (1.0 / 5040.0)))))));
-    let scale = f32::from_bits(((n as i32 + 127) as u32) << 23);
+    let scale = f32::from_bits(kf.to_bits().wrapping_sub(0x4B40_0000 - 127) << 23);
     if x < LO {
         0.0
     } else {
@@ -44,13 +46,14 @@ pub(crate) fn exp_f32(x: f32) -> f32 {
 #[inline(always)]
 pub(crate) fn exp_f64(x: f64) -> f64 {
     const LOG2E: f64 = std::f64::consts::LOG2_E;
-    const LN2_HI: f64 = 6.931_471_803_691_238_2e-1;
+    const LN2_HI: f64 = 6.931_471_803_691_238e-1;
     const LN2_LO: f64 = 1.908_214_929_270_587_7e-10;
     const LO: f64 = -708.0;
     const HI: f64 = 709.0;
     let xc = x.clamp(LO, HI);
-    // Round to nearest with the 1.5 * 2^52 trick: no libm call, vectorises.
-    let n = (xc * LOG2E + 6_755_399_441_055_744.0) - 6_755_399_441_055_744.0;
+    // Round to nearest with the 1.5 * 2^52 trick (see `exp_f32`).
+    let kf = xc * LOG2E + 6_755_399_441_055_744.0;
+    let n = kf - 6_755_399_441_055_744.0;
     let r = (xc - n * LN2_HI) - n * LN2_LO;
     // Taylor coefficients 1/k!, k = 0..=13, evaluated by Horner's rule.
     let mut p = 1.0 / 6_227_020_800.0;
@@ -67,7 +70,7 @@ pub(crate) fn exp_f64(x: f64) -> f64 {
     p = p * r + 0.5;
     p = p * r + 1.0;
     p = p * r + 1.0;
-    let scale = f64::from_bits(((n as i64 + 1023) as u64) << 52);
+    let scale = f64::from_bits(kf.to_bits().wrapping_sub(0x4338_0000_0000_0000 - 1023) << 52);
     if x < LO {
         0.0
     } else {
@@ -90,7 +93,8 @@ pub(crate) fn ln_f32(x: f32) -> f32 {
     e += big as i32;
     let s = (m - 1.0) / (m + 1.0);
     let s2 = s * s;
-    let series = 2.0 * s * (1.0 + s2 * (1.0 / 3.0 + s2 * (1.0 / 5.0 + s2 * (1.0 / 7.0 + s2 * (1.0 / 9.0)))));
+    let series =
+        2.0 * s * (1.0 + s2 * (1.0 / 3.0 + s2 * (1.0 / 5.0 + s2 * (1.0 / 7.0 + s2 * (1.0 / 9.0)))));
     let ef = e as f32;
     let v = ef * LN2_HI + (ef * LN2_LO + series);
     if x == 0.0 {
@@ -103,16 +107,19 @@ pub(crate) fn ln_f32(x: f32) -> f32 {
 /// `ln x` in `f64` for `x >= 0` (finite).
 #[inline(always)]
 pub(crate) fn ln_f64(x: f64) -> f64 {
-    const LN2_HI: f64 = 6.931_471_803_691_238_2e-1;
+    const LN2_HI: f64 = 6.931_471_803_691_238e-1;
     const LN2_LO: f64 = 1.908_214_929_270_587_7e-10;
     let sub = x < f64::MIN_POSITIVE;
     let xs = if sub { x * 4_503_599_627_370_496.0 } else { x }; // 2^52
     let bits = xs.to_bits();
-    let mut e = ((bits >> 52) & 0x7ff) as i64 - 1023 - if sub { 52 } else { 0 };
+    // The biased exponent as a float without an int-to-float conversion
+    // (AVX2 has none for 64-bit integers): 2^52 + e, minus 2^52.
+    let eb =
+        f64::from_bits(0x4330_0000_0000_0000 | ((bits >> 52) & 0x7ff)) - 4_503_599_627_370_496.0;
     let mut m = f64::from_bits((bits & 0x000f_ffff_ffff_ffff) | 0x3ff0_0000_0000_0000);
     let big = m > std::f64::consts::SQRT_2;
     m = if big { m * 0.5 } else { m };
-    e += big as i64;
+    let ef = eb - 1023.0 - if sub { 52.0 } else { 0.0 } + if big { 1.0 } else { 0.0 };
     let s = (m - 1.0) / (m + 1.0);
     let s2 = s * s;
     // 2 atanh(s) = 2 (s + s^3/3 + ... + s^21/21).
@@ -127,7 +134,6 @@ pub(crate) fn ln_f64(x: f64) -> f64 {
     q = q * s2 + 1.0 / 5.0;
     q = q * s2 + 1.0 / 3.0;
     let series = 2.0 * s + 2.0 * s * s2 * q;
-    let ef = e as f64;
     let v = ef * LN2_HI + (ef * LN2_LO + series);
     if x == 0.0 {
         f64::NEG_INFINITY
@@ -199,7 +205,8 @@ mod tests {
         if f64::from(a) == b {
             return 0.0;
         }
-        (f64::from(a) - b).abs() / (b.abs() * f64::from(f32::EPSILON)).max(f64::from(f32::MIN_POSITIVE))
+        (f64::from(a) - b).abs()
+            / (b.abs() * f64::from(f32::EPSILON)).max(f64::from(f32::MIN_POSITIVE))
     }
 
     fn grid(lo: f64, hi: f64, n: usize) -> impl Iterator<Item = f64> {
@@ -227,7 +234,9 @@ mod tests {
     fn ln_is_accurate() {
         let mut worst = (0.0f64, 0.0f64);
         for i in 0..200_000 {
-            let x = f64::from_bits(1 + (i as u64).wrapping_mul(0x0000_5bf0_a8b1_4576) % 0x7fef_ffff_ffff_ffff);
+            let x = f64::from_bits(
+                1 + (i as u64).wrapping_mul(0x0000_5bf0_a8b1_4576) % 0x7fef_ffff_ffff_ffff,
+            );
             if x.is_finite() && x > 0.0 && (x - 1.0).abs() > 1e-3 {
                 worst.0 = worst.0.max(ulps64(ln_f64(x), x.ln()));
             }
@@ -250,7 +259,10 @@ mod tests {
     #[test]
     fn expm1_is_accurate() {
         let mut worst = (0.0f64, 0.0f64);
-        for x in grid(-700.0, 0.0, 100_001).chain(grid(-1.0, 0.0, 100_001)).chain(grid(-1e-8, 0.0, 1001)) {
+        for x in grid(-700.0, 0.0, 100_001)
+            .chain(grid(-1.0, 0.0, 100_001))
+            .chain(grid(-1e-8, 0.0, 1001))
+        {
             worst.0 = worst.0.max(ulps64(expm1_f64(x), x.exp_m1()));
             let x32 = x as f32;
             worst.1 = worst.1.max(ulps32(expm1_f32(x32), f64::from(x32).exp_m1()));
