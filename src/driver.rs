@@ -33,7 +33,6 @@ struct Prepared<'a, 'b, F> {
     z: CowArray<'a, F, IxDyn>,
     t: Tgt<'b, F>,
     geom: Geom,
-    shape: Vec<usize>,
     /// Number of non-ignored positions.
     count: usize,
     /// Sum over non-ignored positions of the weight that scaled each.
@@ -82,6 +81,23 @@ pub(crate) fn position_shape(shape: &[usize]) -> Vec<usize> {
     s
 }
 
+/// Errors unless `actual` is `shape` without axis 1 (one value per
+/// position); allocates only to build the error.
+pub(crate) fn check_positions(
+    what: &'static str,
+    shape: &[usize],
+    actual: &[usize],
+) -> Result<(), LossError> {
+    let same = actual.len() + 1 == shape.len()
+        && actual.first() == shape.first()
+        && actual.get(1..) == shape.get(2..);
+    if same {
+        Ok(())
+    } else {
+        check_shape(what, &position_shape(shape), actual)
+    }
+}
+
 /// Errors unless `actual == expected`.
 pub(crate) fn check_shape(
     what: &'static str,
@@ -117,8 +133,9 @@ fn prepare<'a, 'b, F: LossFloat>(
     logits: ArrayViewD<'a, F>,
     targets: TargetView<'b, F>,
 ) -> Result<Prepared<'a, 'b, F>, LossError> {
-    let shape = logits.shape().to_vec();
-    let geom = geometry(&shape, cfg.input_name)?;
+    // Borrowed, not copied: the happy path allocates nothing.
+    let shape = logits.shape();
+    let geom = geometry(shape, cfg.input_name)?;
     let w = cfg.spec.weight;
     if let Weights::PerClass(v) = w {
         check_len(weight_name(cfg), v.len(), geom.c)?;
@@ -126,8 +143,7 @@ fn prepare<'a, 'b, F: LossFloat>(
     let wt = |k: usize| w.at(k).to_f64_();
     let (t, count, weight_sum) = match targets {
         TargetView::Index(t) => {
-            let pshape = position_shape(&shape);
-            check_shape("targets", &pshape, t.shape())?;
+            check_positions("targets", shape, t.shape())?;
             let t = contiguous(t);
             let mut count = 0;
             let mut ws = 0.0;
@@ -137,7 +153,7 @@ fn prepare<'a, 'b, F: LossFloat>(
                 }
                 if y >= geom.c {
                     return Err(LossError::TargetOutOfRange {
-                        position: unravel(p, &pshape),
+                        position: unravel(p, &position_shape(shape)),
                         target: y,
                         classes: geom.c,
                     });
@@ -148,7 +164,7 @@ fn prepare<'a, 'b, F: LossFloat>(
             (Tgt::Index(t), count, ws)
         }
         TargetView::Probs(t) => {
-            check_shape("targets", &shape, t.shape())?;
+            check_shape("targets", shape, t.shape())?;
             let t = contiguous(t);
             let eps = smoothing(cfg).to_f64_();
             let cf = geom.c as f64;
@@ -156,7 +172,7 @@ fn prepare<'a, 'b, F: LossFloat>(
             for (i, &v) in slice_of(&t).iter().enumerate() {
                 if !(v.is_finite() && v >= F::zero()) {
                     return Err(LossError::InvalidTarget {
-                        position: unravel(i, &shape),
+                        position: unravel(i, shape),
                         value: v.to_f64_(),
                         expected: "a finite, non-negative probability",
                     });
@@ -171,7 +187,6 @@ fn prepare<'a, 'b, F: LossFloat>(
         z: contiguous(logits),
         t,
         geom,
-        shape,
         count,
         weight_sum,
     })
@@ -212,11 +227,11 @@ impl<F: LossFloat> Prepared<'_, '_, F> {
         softmax::run(&cfg.spec, z, t, self.geom, out).map_err(|e| match e {
             KernelError::NonFinite(off) => LossError::NonFiniteInput {
                 what: cfg.input_name,
-                position: unravel(off, &self.shape),
+                position: unravel(off, self.z.shape()),
                 value: z[off].to_f64_(),
             },
             KernelError::Masked(off) => LossError::MaskedTarget {
-                position: unravel(off, &self.shape),
+                position: unravel(off, self.z.shape()),
             },
         })
     }
@@ -254,7 +269,7 @@ pub(crate) fn forward_backward_into<F: LossFloat, S: DataMut<Elem = F>, D: Dimen
     grad: &mut ArrayBase<S, D>,
 ) -> Result<F, LossError> {
     let prep = prepare(cfg, logits, targets)?;
-    check_shape("grad", &prep.shape, grad.shape())?;
+    check_shape("grad", prep.z.shape(), grad.shape())?;
     let denom = prep.denominator(cfg.reduction);
     let scale = denom.map_or(F::zero(), |d| F::from_f64_(1.0 / d));
     let sum = with_contiguous_mut(grad, |g| {
@@ -299,7 +314,7 @@ pub(crate) fn per_target_backward<F: LossFloat, D: Dimension, S: Data<Elem = F>,
     upstream: &ArrayBase<S, E>,
 ) -> Result<Array<F, D>, LossError> {
     let prep = prepare(cfg, logits, targets)?;
-    let pshape = position_shape(&prep.shape);
+    let pshape = position_shape(prep.z.shape());
     check_shape("upstream", &pshape, upstream.shape())?;
     let u = contiguous(upstream.view().into_dyn());
     let u = slice_of(&u);

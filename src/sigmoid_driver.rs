@@ -14,7 +14,7 @@ use crate::float::LossFloat;
 use crate::kernel::sigmoid::{self, Alpha, Outputs, SigmoidSpec};
 use crate::kernel::{Geom, KernelError, Upstream};
 use crate::reduction::Reduction;
-use ndarray::{Array, ArrayBase, ArrayViewD, Data, DataMut, Dimension};
+use ndarray::{Array, ArrayBase, ArrayViewD, Data, DataMut, Dimension, IxDyn};
 use std::borrow::Cow;
 
 mod methods;
@@ -192,7 +192,8 @@ struct Prepared<'a, 'b, F: Clone> {
     t: Cow<'b, [F]>,
     ignore: Option<Cow<'b, [bool]>>,
     geom: Geom,
-    shape: Vec<usize>,
+    /// The logits' shape (inline, no allocation, for up to 4 dimensions).
+    shape: IxDyn,
     /// Number of non-ignored elements.
     count: usize,
     /// Sum over non-ignored elements of `weight_k · alpha_t`.
@@ -226,8 +227,8 @@ fn prepare<'a, 'b, F: LossFloat>(
     logits: ArrayViewD<'a, F>,
     targets: BinaryTargetView<'b, F>,
 ) -> Result<Prepared<'a, 'b, F>, LossError> {
-    let shape = logits.shape().to_vec();
-    let geom = sigmoid_geometry(&shape)?;
+    let shape = logits.raw_dim();
+    let geom = sigmoid_geometry(shape.slice())?;
     if let Alpha::PerClass(a) = spec.alpha {
         check_len("alpha", a.len(), geom.c)?;
     }
@@ -237,9 +238,9 @@ fn prepare<'a, 'b, F: LossFloat>(
     if let Some(pw) = spec.pos_weight {
         check_len("pos_weight", pw.len(), geom.c)?;
     }
-    check_shape("targets", &shape, targets.targets.shape())?;
+    check_shape("targets", shape.slice(), targets.targets.shape())?;
     if let Some(mask) = &targets.ignore {
-        check_shape("ignore", &shape, mask.shape())?;
+        check_shape("ignore", shape.slice(), mask.shape())?;
     }
     let t = flat(targets.targets);
     let ignore = targets.ignore.map(flat);
@@ -256,7 +257,7 @@ fn prepare<'a, 'b, F: LossFloat>(
                 let v = t[i];
                 if !(v >= F::zero() && v <= F::one()) {
                     return Err(LossError::InvalidTarget {
-                        position: unravel(i, &shape),
+                        position: unravel(i, shape.slice()),
                         value: v.to_f64_(),
                         expected: "a number in [0, 1]",
                     });
@@ -284,11 +285,11 @@ impl<F: LossFloat> Prepared<'_, '_, F> {
             |e| match e {
                 KernelError::NonFinite(off) => LossError::NonFiniteInput {
                     what: "logits",
-                    position: unravel(off, &self.shape),
+                    position: unravel(off, self.shape.slice()),
                     value: z[off].to_f64_(),
                 },
                 KernelError::Masked(off) => LossError::MaskedTarget {
-                    position: unravel(off, &self.shape),
+                    position: unravel(off, self.shape.slice()),
                 },
             },
         )
@@ -324,7 +325,7 @@ pub(crate) fn forward_backward_into<F: LossFloat, S: DataMut<Elem = F>, D: Dimen
     grad: &mut ArrayBase<S, D>,
 ) -> Result<F, LossError> {
     let prep = prepare(&cfg.spec, logits, targets)?;
-    check_shape("grad", &prep.shape, grad.shape())?;
+    check_shape("grad", prep.shape.slice(), grad.shape())?;
     let denom = prep.denominator(cfg.reduction);
     let scale = denom.map_or(F::zero(), |d| F::from_f64_(1.0 / d));
     let sum = with_contiguous_mut(grad, |g| {
@@ -365,9 +366,9 @@ pub(crate) fn per_target_backward<F: LossFloat, D: Dimension, S: Data<Elem = F>,
     upstream: &ArrayBase<S, E>,
 ) -> Result<Array<F, D>, LossError> {
     let prep = prepare(&cfg.spec, logits, targets)?;
-    check_shape("upstream", &prep.shape, upstream.shape())?;
+    check_shape("upstream", prep.shape.slice(), upstream.shape())?;
     let u = flat(upstream.view().into_dyn());
-    check_finite_slice("upstream", &u, &prep.shape)?;
+    check_finite_slice("upstream", &u, prep.shape.slice())?;
     let mut grad = Array::zeros(dim);
     with_contiguous_mut(&mut grad, |g| {
         let out = Outputs {
