@@ -98,6 +98,118 @@ pub enum LossError {
         /// The domain it must lie in, in words.
         expected: &'static str,
     },
+    /// A label in `y` is not one of the given `classes` (scikit-learn:
+    /// "classes should include all valid labels that can be in y").
+    LabelNotInClasses {
+        /// The label, formatted with `{:?}`.
+        label: String,
+        /// Its position in `y` (`[row]`, or `[row, output]` for multi-output `y`).
+        position: Vec<usize>,
+    },
+    /// A class has no samples and the zero-frequency policy is `Error`
+    /// (scikit-learn: "classes should have valid labels that are in y").
+    ClassNotInLabels {
+        /// The class, formatted with `{:?}` (its index for count vectors).
+        class: String,
+        /// Its index in `classes`.
+        index: usize,
+    },
+    /// A class has samples but their sample weights are all 0 and the
+    /// zero-frequency policy is `Error` (scikit-learn returns `inf` here).
+    ZeroClassWeight {
+        /// The class, formatted with `{:?}`.
+        class: String,
+        /// Its index in `classes`.
+        index: usize,
+        /// How many samples it has.
+        samples: usize,
+    },
+    /// The samples' total weight is zero: every sample weight is 0, or there
+    /// are no samples and no classes (scikit-learn: "Sample weights must
+    /// contain at least one non-zero number").
+    ZeroTotalWeight {
+        /// Number of samples.
+        samples: usize,
+    },
+    /// A class appears twice in `classes`.
+    DuplicateClass {
+        /// The class, formatted with `{:?}`.
+        class: String,
+        /// Index of its first occurrence.
+        first: usize,
+        /// Index of its second occurrence.
+        second: usize,
+    },
+    /// A custom class-weight map has a key that is not a class while some
+    /// class is missing from the map (scikit-learn: "The classes, [..], are
+    /// not in class_weight").
+    UnknownClassWeightKey {
+        /// The first key that is not a class, formatted with `{:?}`.
+        key: String,
+        /// The classes missing from the map, formatted with `{:?}`.
+        unlisted: Vec<String>,
+    },
+    /// A custom class weight is negative, NaN or infinite.
+    InvalidClassWeight {
+        /// The class, formatted with `{:?}`.
+        class: String,
+        /// The rejected weight.
+        value: f64,
+    },
+    /// `compute_sample_weight` was given subsample `indices` with a class
+    /// weight other than `Balanced` (scikit-learn: "The only valid
+    /// class_weight for subsampling is 'balanced'").
+    SubsampleNeedsBalanced {
+        /// The class weight given (`"Uniform"`, `"Custom"`, `"PerOutput"`).
+        given: &'static str,
+    },
+    /// Multi-output `y` with a single-output class weight (scikit-learn: "For
+    /// multi-output, class_weight should be a list of dicts, or the string
+    /// 'balanced'").
+    NeedsPerOutputWeights {
+        /// Number of outputs (columns of `y`).
+        outputs: usize,
+        /// The class weight given (`"Uniform"`, `"Custom"`).
+        given: &'static str,
+    },
+    /// A per-output class-weight list does not have one entry per output of
+    /// a multi-output `y` (or `y` has a single output).
+    PerOutputCount {
+        /// Number of outputs (columns of `y`).
+        outputs: usize,
+        /// Number of entries given.
+        entries: usize,
+    },
+    /// A subsample index is not a row of `y`.
+    SubsampleIndexOutOfRange {
+        /// Position in `indices`.
+        position: usize,
+        /// The index found there.
+        index: usize,
+        /// Number of samples (rows of `y`).
+        samples: usize,
+    },
+    /// A computed class weight is not finite (the counts are so extreme that
+    /// the formula overflows).
+    NonFiniteWeight {
+        /// The class, formatted with `{:?}` (its index for count vectors).
+        class: String,
+        /// Its index in `classes`.
+        index: usize,
+        /// The value computed.
+        value: f64,
+    },
+    /// A multi-label column has no positives or no negatives, so
+    /// `pos_weight = n_neg / n_pos` is undefined or 0, and the zero-frequency
+    /// policy is `Error`.
+    DegenerateColumn {
+        /// The column (class).
+        column: usize,
+        /// Number of positives in it.
+        positives: usize,
+        /// Number of samples (rows).
+        samples: usize,
+    },
 }
 
 impl fmt::Display for LossError {
@@ -160,6 +272,79 @@ impl fmt::Display for LossError {
                 f,
                 "target {value} at {position:?} is invalid: expected {expected}"
             ),
+            LossError::LabelNotInClasses { label, position } => write!(
+                f,
+                "label {label} at {position:?} is not one of the classes"
+            ),
+            LossError::ClassNotInLabels { class, index } => write!(
+                f,
+                "class {class} (index {index}) has no samples: choose a zero-frequency policy other than Error to weight it"
+            ),
+            LossError::ZeroClassWeight {
+                class,
+                index,
+                samples,
+            } => write!(
+                f,
+                "class {class} (index {index}) has {samples} sample(s), all with sample weight 0: its balanced weight would be infinite"
+            ),
+            LossError::ZeroTotalWeight { samples } => write!(
+                f,
+                "the total sample weight over {samples} sample(s) is 0: at least one sample must have a non-zero weight"
+            ),
+            LossError::DuplicateClass {
+                class,
+                first,
+                second,
+            } => write!(
+                f,
+                "class {class} appears twice in classes, at {first} and {second}"
+            ),
+            LossError::UnknownClassWeightKey { key, unlisted } => write!(
+                f,
+                "class-weight key {key} is not a class, and the classes [{}] are not in the class-weight map",
+                unlisted.join(", ")
+            ),
+            LossError::InvalidClassWeight { class, value } => write!(
+                f,
+                "class weight {value} for class {class} is invalid: expected a finite number >= 0"
+            ),
+            LossError::SubsampleNeedsBalanced { given } => write!(
+                f,
+                "subsample indices need the Balanced class weight, got {given}"
+            ),
+            LossError::NeedsPerOutputWeights { outputs, given } => write!(
+                f,
+                "y has {outputs} outputs: the class weight must be Balanced or PerOutput, got {given}"
+            ),
+            LossError::PerOutputCount { outputs, entries } => write!(
+                f,
+                "{entries} per-output class weight(s) for y with {outputs} output(s): PerOutput needs y with at least 2 outputs and one entry per output"
+            ),
+            LossError::SubsampleIndexOutOfRange {
+                position,
+                index,
+                samples,
+            } => write!(
+                f,
+                "subsample index {index} at position {position} is out of range for {samples} sample(s)"
+            ),
+            LossError::NonFiniteWeight {
+                class,
+                index,
+                value,
+            } => write!(
+                f,
+                "the weight of class {class} (index {index}) is {value}: the counts are too extreme"
+            ),
+            LossError::DegenerateColumn {
+                column,
+                positives,
+                samples,
+            } => write!(
+                f,
+                "column {column} has {positives} positive(s) among {samples} sample(s): pos_weight needs both positives and negatives"
+            ),
         }
     }
 }
@@ -201,5 +386,21 @@ mod tests {
             s.contains('7') && s.contains("[3, 1]") && s.contains('4'),
             "{s}"
         );
+    }
+
+    #[test]
+    fn class_weight_errors_name_the_label() {
+        let e = LossError::LabelNotInClasses {
+            label: "\"cat\"".into(),
+            position: vec![5],
+        };
+        let s = e.to_string();
+        assert!(s.contains("\"cat\"") && s.contains("[5]"), "{s}");
+        let e = LossError::UnknownClassWeightKey {
+            key: "9".into(),
+            unlisted: vec!["1".into(), "2".into()],
+        };
+        let s = e.to_string();
+        assert!(s.contains('9') && s.contains("[1, 2]"), "{s}");
     }
 }

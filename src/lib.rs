@@ -49,6 +49,7 @@
 #![warn(clippy::unwrap_used)]
 
 mod bce;
+pub mod class_weight;
 mod cross_entropy;
 mod driver;
 mod error;
@@ -56,6 +57,7 @@ mod float;
 mod focal;
 mod kernel;
 mod methods;
+pub mod metrics;
 mod nll;
 mod params;
 mod reduction;

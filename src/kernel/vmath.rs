@@ -190,6 +190,24 @@ pub(crate) fn expm1_f64(x: f64) -> f64 {
     }
 }
 
+/// `ln(1 + t)` for `t` in `[0, 1]`, branch-free and vectorisable: with
+/// `u = 1 + t` (rounded), `ln(u) · t / (u - 1)` corrects the rounding of
+/// `u` (Goldberg's trick); `t` itself where `u == 1`. Accurate to a few ulp
+/// given the few-ulp [`LossFloat::vln`].
+///
+/// [`LossFloat::vln`]: crate::float::LossFloat::vln
+#[inline(always)]
+pub(crate) fn ln_1p_unit<F: crate::float::LossFloat>(t: F) -> F {
+    let one = F::one();
+    let u = one + t;
+    let v = u.vln() * t / (u - one);
+    if u == one {
+        t
+    } else {
+        v
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -269,5 +287,39 @@ mod tests {
         }
         assert!(worst.0 <= 3.0 && worst.1 <= 3.0, "worst ulps {worst:?}");
         assert_eq!(expm1_f64(0.0), 0.0);
+    }
+}
+
+#[cfg(test)]
+mod ln_1p_tests {
+    use super::ln_1p_unit;
+
+    fn rel(a: f64, b: f64) -> f64 {
+        if a == b {
+            0.0
+        } else {
+            (a - b).abs() / b.abs()
+        }
+    }
+
+    /// `ln_1p_unit` against std's `ln_1p` over `[0, 1]`: a dense grid, a
+    /// logarithmic sweep down to subnormals, and the exact endpoints.
+    #[test]
+    fn ln_1p_unit_is_accurate() {
+        let mut worst = (0.0f64, 0.0f64);
+        let dense = (0..=200_000).map(|i| f64::from(i) / 200_000.0);
+        let sweep = (0..=4000).map(|i| 2f64.powf(-f64::from(i) * 0.27));
+        for t in dense.chain(sweep) {
+            worst.0 = worst.0.max(rel(ln_1p_unit(t), t.ln_1p()) / f64::EPSILON);
+            let t32 = t as f32;
+            let want = f64::from(t32).ln_1p();
+            worst.1 = worst.1.max(rel(f64::from(ln_1p_unit(t32)), want) / f64::from(f32::EPSILON));
+        }
+        assert!(worst.0 <= 4.0 && worst.1 <= 4.0, "worst ulps {worst:?}");
+        assert_eq!(ln_1p_unit(0.0_f64), 0.0);
+        assert_eq!(ln_1p_unit(0.0_f32), 0.0);
+        assert_eq!(ln_1p_unit(1e-300_f64), 1e-300);
+        assert_eq!(ln_1p_unit(1e-30_f32), 1e-30);
+        assert!(rel(ln_1p_unit(1.0_f64), std::f64::consts::LN_2) <= 2.0 * f64::EPSILON);
     }
 }

@@ -1,0 +1,113 @@
+#!/usr/bin/env python3
+"""Side-by-side timing of this crate and PyTorch CPU, in one run, same machine,
+same thread count (1 by default), forward + backward, median of repeats.
+
+Usage (from the repository root; needs torch and torchvision, never CI):
+    /tmp/ref/bin/python scripts/bench_vs_pytorch.py [--reps 20] [--dtype f32]
+
+It builds and runs `cargo run --release --example bench_json`, which times
+the crate (gradient into a reused buffer) and a plain memory copy of the same
+bytes (logits read + gradient written), then times PyTorch on inputs of the
+same shapes and prints one table: times, crate/PyTorch speed-up, and the
+crate's effective bandwidth as a fraction of the copy's.
+"""
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import time
+
+import torch
+import torch.nn.functional as F
+import torchvision
+
+SHAPES = [(65536, 4), (65536, 10), (16384, 100), (4096, 1000), (8, 19, 128, 128)]
+
+
+def median_time(fn, reps):
+    fn()  # warm-up
+    ts = []
+    for _ in range(reps):
+        t0 = time.perf_counter()
+        fn()
+        ts.append(time.perf_counter() - t0)
+    return statistics.median(ts)
+
+
+def torch_times(shape, reps, dtype):
+    g = torch.Generator().manual_seed(0)
+    c = shape[1]
+    x0 = torch.rand(shape, generator=g, dtype=dtype) * 4 - 2
+    t = torch.randint(0, c, (shape[0],) + tuple(shape[2:]), generator=g)
+    yb = (torch.randint(0, c, shape, generator=g) == 0).to(dtype)
+    alpha = torch.tensor([0.25 + (k % 4) * 0.25 for k in range(c)], dtype=dtype)
+    lp0 = F.log_softmax(x0, 1)
+    x = x0.clone().requires_grad_()
+    lp = lp0.clone().requires_grad_()
+
+    def ce():
+        x.grad = None
+        F.cross_entropy(x, t).backward()
+
+    def nll():
+        lp.grad = None
+        F.nll_loss(lp, t).backward()
+
+    def focal(gamma):
+        def run():
+            x.grad = None
+            logp = F.log_softmax(x, 1)
+            logp_t = logp.gather(1, t.unsqueeze(1)).squeeze(1)
+            p_t = logp_t.exp()
+            loss = -(alpha[t] * (1 - p_t) ** gamma * logp_t).mean()
+            loss.backward()
+        return run
+
+    def sfl():
+        x.grad = None
+        torchvision.ops.sigmoid_focal_loss(x, yb, alpha=0.25, gamma=2.0, reduction="mean").backward()
+
+    return {
+        "ce": median_time(ce, reps),
+        "nll": median_time(nll, reps),
+        "focal_g2": median_time(focal(2.0), reps),
+        "focal_g0.5": median_time(focal(0.5), reps),
+        "sigmoid_focal": median_time(sfl, reps),
+    }
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--reps", type=int, default=20)
+    ap.add_argument("--dtype", default="f32", choices=["f32", "f64"])
+    ap.add_argument("--threads", type=int, default=1)
+    args = ap.parse_args()
+    torch.set_num_threads(args.threads)
+    env = dict(os.environ, RAYON_NUM_THREADS=str(args.threads))
+    out = subprocess.run(
+        ["cargo", "run", "--quiet", "--release", "--example", "bench_json", "--", str(args.reps), args.dtype],
+        check=True, capture_output=True, text=True, env=env,
+    ).stdout
+    ours = {}
+    for line in out.splitlines():
+        d = json.loads(line)
+        ours[(d["loss"], tuple(d["shape"]))] = d["seconds"]
+    dtype = torch.float32 if args.dtype == "f32" else torch.float64
+    print(f"# {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
+          f"{args.threads} thread(s), {args.dtype}, median of {args.reps}; torch {torch.__version__}, "
+          f"torchvision {torchvision.__version__}")
+    print("| loss | shape | PyTorch ms | focal-loss ms | speed-up | bandwidth vs copy |")
+    print("|---|---|---:|---:|---:|---:|")
+    for shape in SHAPES:
+        theirs = torch_times(shape, args.reps, dtype)
+        copy = ours[("memcpy", shape)]
+        for loss, t_pt in theirs.items():
+            t_us = ours[(loss, shape)]
+            print(f"| {loss} | {shape} | {t_pt * 1e3:.3f} | {t_us * 1e3:.3f} | "
+                  f"{t_pt / t_us:.1f}x | {copy / t_us:.0%} |", flush=True)
+
+
+if __name__ == "__main__":
+    main()
