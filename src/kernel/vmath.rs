@@ -5,9 +5,10 @@
 //! kernels use (see the tests at the bottom): a few ulp. Inputs the kernels
 //! never pass (NaN, `+inf`) are not handled specially.
 //!
-//! - `exp`: Cody–Waite reduction `x = n ln2 + r`, `|r| <= ln2/2`, Taylor
-//!   polynomial in `r`, scaling by `2^n` through the exponent bits. Results
-//!   below the smallest normal number are flushed to 0.
+//! - `exp`: Cody–Waite reduction `x = n ln2 + r`, `|r| <= ln2/2`, a
+//!   polynomial in `r` (minimax for `f32`, Taylor for `f64`), scaling by
+//!   `2^n` through the exponent bits. Results below the smallest normal
+//!   number are flushed to 0.
 //! - `ln`: `x = m 2^e`, `m in [sqrt(1/2), sqrt(2))`, `ln m = 2 atanh(s)`,
 //!   `s = (m-1)/(m+1)`, odd series in `s`. Subnormals are rescaled first;
 //!   `ln 0 = -inf`.
@@ -28,12 +29,15 @@ pub(crate) fn exp_f32(x: f32) -> f32 {
     let kf = xc * LOG2E + 12_582_912.0;
     let n = kf - 12_582_912.0;
     let r = xc - n * LN2_HI - n * LN2_LO;
-    let p = 1.0
-        + r * (1.0
-            + r * (0.5
-                + r * (1.0 / 6.0
-                    + r * (1.0 / 24.0
-                        + r * (1.0 / 120.0 + r * (1.0 / 720.0 + r * (1.0 / 5040.0)))))));
+    // Minimax polynomial for (e^r - 1 - r) / r^2 on |r| <= ln2/2 (the
+    // classic Cephes `expf` coefficients).
+    let mut q = 1.987_569_2e-4;
+    q = q * r + 1.398_199_9e-3;
+    q = q * r + 8.333_452e-3;
+    q = q * r + 4.166_579_6e-2;
+    q = q * r + 1.666_666_5e-1;
+    q = q * r + 0.5;
+    let p = q * r * r + r + 1.0;
     let scale = f32::from_bits(kf.to_bits().wrapping_sub(0x4B40_0000 - 127) << 23);
     if x < LO {
         0.0

@@ -1,0 +1,336 @@
+//! Vectorised softmax-family kernels for class-index targets (NLL,
+//! cross-entropy with any smoothing, focal without smoothing).
+//!
+//! Two layouts:
+//! - **rows** (`M = 1`, `C >= ROW_MIN_C`): each row is contiguous; max,
+//!   `exp`, sum and the gradient are vectorised along the row, with the
+//!   exponentials stored in the gradient row and rescaled in place;
+//! - **tiles** (everything else): up to `LANES` consecutive positions are
+//!   gathered class-major into stack scratch (`s[k][j]`), so every step is
+//!   vectorised across positions, then the gradient is scattered back.
+//!   For K-dim inputs the gather is a plain copy per class.
+//!
+//! Reductions over classes use per-lane accumulators, so no floating-point
+//! reassociation is needed for vectorisation and results are deterministic.
+//! Any non-finite input (NaN, `+inf`, or `-inf` masking a class) returns
+//! `Err(Fallback)`, and the caller reruns the scalar kernel, which reports
+//! or handles it exactly; masked inputs therefore run at scalar speed.
+
+use super::chunks::Work;
+
+mod nll;
+mod row;
+mod tile;
+
+use super::softmax::{Outputs, SoftmaxKind, SoftmaxSpec, Weights};
+use crate::float::LossFloat;
+use row::row_max;
+pub(crate) use tile::{tile, Tile};
+
+/// Positions per tile.
+pub(crate) const LANES: usize = 64;
+/// Elements per scratch buffer (two buffers per tile).
+pub(crate) const SCRATCH: usize = 4096;
+/// Rows at least this long use the row kernel when `M = 1`.
+pub(crate) const ROW_MIN_C: usize = 64;
+
+/// The vectorised kernel declined; rerun the scalar one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Fallback;
+
+/// How `(1 - p)^gamma` is evaluated.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Pow {
+    Zero,
+    One,
+    Two,
+    General,
+}
+
+/// Loss-specific constants, in precision `F`.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Consts<'a, F> {
+    kind: SoftmaxKind<F>,
+    w: Weights<'a, F>,
+    ignore: Option<usize>,
+    /// `1 - eps`, `eps / C`, `Σ_c w_c` (cross-entropy).
+    one_m_eps: F,
+    e: F,
+    wsum: F,
+    gamma: F,
+    pow: Pow,
+}
+
+impl<'a, F: LossFloat> Consts<'a, F> {
+    /// `None` when the fast kernels do not cover this configuration.
+    pub fn new(spec: &SoftmaxSpec<'a, F>, c: usize) -> Option<Self> {
+        let cf = F::from_f64_(c as f64);
+        let (eps, gamma) = match spec.kind {
+            SoftmaxKind::Nll => (F::zero(), F::zero()),
+            SoftmaxKind::CrossEntropy { smoothing } => (smoothing, F::zero()),
+            SoftmaxKind::Focal { gamma, smoothing } => {
+                if smoothing != F::zero() {
+                    return None;
+                }
+                (F::zero(), gamma)
+            }
+        };
+        let pow = if gamma == F::zero() {
+            Pow::Zero
+        } else if gamma == F::one() {
+            Pow::One
+        } else if gamma == F::from_f64_(2.0) {
+            Pow::Two
+        } else {
+            Pow::General
+        };
+        Some(Self {
+            kind: spec.kind,
+            w: spec.weight,
+            ignore: spec.ignore_index,
+            one_m_eps: F::one() - eps,
+            e: eps / cf,
+            wsum: spec.weight.sum(c),
+            gamma,
+            pow,
+        })
+    }
+
+    #[inline(always)]
+    fn smoothing(&self) -> bool {
+        self.e != F::zero()
+    }
+
+    /// `(1-p)^gamma` and `g = (1-p)^gamma (gamma p r - 1)` from `lp = ln p`
+    /// (see `softmax::focal_terms`), branch-free.
+    #[inline(always)]
+    fn focal(&self, lp: F) -> (F, F) {
+        match self.pow {
+            Pow::Zero => (F::one(), -F::one()),
+            Pow::One => focal_with(lp, self.gamma, |omp| omp),
+            Pow::Two => focal_with(lp, self.gamma, |omp| omp * omp),
+            Pow::General => focal_with(lp, self.gamma, |omp| pow_general(omp, self.gamma)),
+        }
+    }
+
+    /// [`Consts::focal`] over many positions: the power is chosen once,
+    /// outside the loop, so each loop vectorises.
+    #[inline(always)]
+    fn focal_lanes(&self, lp: &[F], md: &mut [F], g: &mut [F]) {
+        let gamma = self.gamma;
+        let lanes = lp.iter().zip(md.iter_mut()).zip(g.iter_mut());
+        match self.pow {
+            Pow::Zero => {
+                for ((_, m), gg) in lanes {
+                    *m = F::one();
+                    *gg = -F::one();
+                }
+            }
+            Pow::One => {
+                for ((&l, m), gg) in lanes {
+                    (*m, *gg) = focal_with(l, gamma, |omp| omp);
+                }
+            }
+            Pow::Two => {
+                for ((&l, m), gg) in lanes {
+                    (*m, *gg) = focal_with(l, gamma, |omp| omp * omp);
+                }
+            }
+            Pow::General => {
+                for ((&l, m), gg) in lanes {
+                    (*m, *gg) = focal_with(l, gamma, |omp| pow_general(omp, gamma));
+                }
+            }
+        }
+    }
+}
+
+/// `(1-p)^gamma` (by `pow`) and `g = (1-p)^gamma (gamma p r - 1)` from
+/// `lp = ln p`, with `1 - p = -expm1(lp)` and `r = lp / (1 - p)` (`-1` at 0).
+#[inline(always)]
+fn focal_with<F: LossFloat>(lp: F, gamma: F, pow: impl Fn(F) -> F) -> (F, F) {
+    let p = lp.vexp();
+    let omp = -lp.vexpm1();
+    let md = pow(omp);
+    let r = if lp == F::zero() { -F::one() } else { lp / omp };
+    (md, md * (gamma * p * r - F::one()))
+}
+
+/// `x^gamma` for `x >= 0`, `gamma > 0`, as `exp(gamma ln x)` (0 at x = 0).
+#[inline(always)]
+fn pow_general<F: LossFloat>(x: F, gamma: F) -> F {
+    let v = (gamma * x.vln()).vexp();
+    if x > F::zero() {
+        v
+    } else {
+        F::zero()
+    }
+}
+
+/// Instruction-set level of the vectorised kernels.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Level {
+    /// Baseline target features (SSE2 on x86-64).
+    Generic,
+    /// AVX2 + FMA.
+    Avx2,
+    /// AVX-512F (only when built with a compiler that supports it).
+    Avx512,
+}
+
+impl Level {
+    /// The best level this CPU supports (detection is cached by std).
+    pub fn best() -> Level {
+        #[cfg(all(target_arch = "x86_64", focal_avx512))]
+        if std::arch::is_x86_feature_detected!("avx512f") {
+            return Level::Avx512;
+        }
+        #[cfg(target_arch = "x86_64")]
+        if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
+        {
+            return Level::Avx2;
+        }
+        Level::Generic
+    }
+
+    /// Every level this CPU supports (for tests that compare them).
+    #[cfg(test)]
+    pub fn available() -> Vec<Level> {
+        let best = Level::best();
+        [Level::Generic, Level::Avx2, Level::Avx512]
+            .into_iter()
+            .filter(|&l| match l {
+                Level::Generic => true,
+                Level::Avx2 => best != Level::Generic,
+                Level::Avx512 => best == Level::Avx512,
+            })
+            .collect()
+    }
+}
+
+/// Whether the vectorised kernels handle `C` classes with `M` positions per item.
+pub(crate) fn covers(c: usize, m: usize) -> bool {
+    c <= SCRATCH || (m == 1 && c >= ROW_MIN_C)
+}
+
+/// Runs the vectorised kernel on one chunk at the given level.
+pub(crate) fn run_level<F: LossFloat>(
+    level: Level,
+    k: &Consts<'_, F>,
+    c: usize,
+    m: usize,
+    w: Work<'_, '_, '_, F>,
+) -> Result<f64, Fallback> {
+    match level {
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: `Level::Avx2` is only chosen when AVX2 and FMA were detected.
+        Level::Avx2 => unsafe { run_avx2(k, c, m, w) },
+        #[cfg(all(target_arch = "x86_64", focal_avx512))]
+        // SAFETY: `Level::Avx512` is only chosen when AVX-512F was detected.
+        Level::Avx512 => unsafe { run_avx512(k, c, m, w) },
+        _ => run_work(k, c, m, w),
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn run_avx2<F: LossFloat>(
+    k: &Consts<'_, F>,
+    c: usize,
+    m: usize,
+    w: Work<'_, '_, '_, F>,
+) -> Result<f64, Fallback> {
+    run_work(k, c, m, w)
+}
+
+#[cfg(all(target_arch = "x86_64", focal_avx512))]
+#[target_feature(enable = "avx512f,avx2,fma")]
+unsafe fn run_avx512<F: LossFloat>(
+    k: &Consts<'_, F>,
+    c: usize,
+    m: usize,
+    w: Work<'_, '_, '_, F>,
+) -> Result<f64, Fallback> {
+    run_work(k, c, m, w)
+}
+
+/// The vectorised kernel over a sub-batch of `w.n` items.
+#[inline(always)]
+fn run_work<F: LossFloat>(
+    k: &Consts<'_, F>,
+    c: usize,
+    m: usize,
+    w: Work<'_, '_, '_, F>,
+) -> Result<f64, Fallback> {
+    if let SoftmaxKind::Nll = k.kind {
+        return nll::run(k, c, m, w);
+    }
+    let mut zs = [F::zero(); SCRATCH];
+    let mut es = [F::zero(); SCRATCH];
+    let n = w.n;
+    let (z, t) = (w.z, w.t);
+    let mut out = Outputs {
+        per_target: w.per_target,
+        grad: w.grad,
+    };
+    let mut total = 0.0;
+    if m == 1 && c >= ROW_MIN_C {
+        for r in 0..n {
+            let zr = &z[r * c..(r + 1) * c];
+            let y = t[r];
+            let l = if k.ignore == Some(y) {
+                if !row_max(zr).1 {
+                    return Err(Fallback);
+                }
+                if let Some((g, _)) = out.grad.as_mut() {
+                    g[r * c..(r + 1) * c].fill(F::zero());
+                }
+                F::zero()
+            } else {
+                let g = out
+                    .grad
+                    .as_mut()
+                    .map(|(g, u)| (&mut g[r * c..(r + 1) * c], u.at(r)));
+                row::row(k, zr, y, g, &mut zs)?
+            };
+            if let Some(pt) = out.per_target.as_deref_mut() {
+                pt[r] = l;
+            }
+            total += l.to_f64_();
+        }
+        return Ok(total);
+    }
+    let lanes = LANES.min(SCRATCH / c);
+    if m == 1 {
+        let mut p0 = 0;
+        while p0 < n {
+            let np = lanes.min(n - p0);
+            let tl = Tile {
+                p0,
+                np,
+                base: p0 * c,
+                pstride: c,
+                cstride: 1,
+            };
+            total += tile(k, c, z, t, tl, &mut out, &mut zs, &mut es)?;
+            p0 += np;
+        }
+    } else {
+        for b in 0..n {
+            let mut j0 = 0;
+            while j0 < m {
+                let np = lanes.min(m - j0);
+                let tl = Tile {
+                    p0: b * m + j0,
+                    np,
+                    base: b * c * m + j0,
+                    pstride: 1,
+                    cstride: m,
+                };
+                total += tile(k, c, z, t, tl, &mut out, &mut zs, &mut es)?;
+                j0 += np;
+            }
+        }
+    }
+    Ok(total)
+}

@@ -1,0 +1,208 @@
+//! The tile kernel: up to `LANES` positions, gathered class-major into
+//! stack scratch so every step vectorises across positions.
+
+use super::{Consts, Fallback, LANES, SCRATCH};
+use crate::float::LossFloat;
+use crate::kernel::softmax::{Outputs, SoftmaxKind};
+
+/// Where a tile lies: `P` positions starting at position `p0`, whose class-0
+/// logits start at `base` and step by `pstride`; classes step by `cstride`.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Tile {
+    pub p0: usize,
+    pub np: usize,
+    pub base: usize,
+    pub pstride: usize,
+    pub cstride: usize,
+}
+
+/// One tile; returns the sum of its per-position losses in position order.
+///
+/// Hot loops run over equal-length slices (zip), so the compiler can drop
+/// bounds checks and vectorise across positions.
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn tile<F: LossFloat>(
+    k: &Consts<'_, F>,
+    c: usize,
+    z: &[F],
+    t: &[usize],
+    tl: Tile,
+    out: &mut Outputs<'_, '_, F>,
+    zs: &mut [F; SCRATCH],
+    es: &mut [F; SCRATCH],
+) -> Result<f64, Fallback> {
+    let np = tl.np;
+    debug_assert!(np <= LANES && np * c <= SCRATCH);
+    let zs = &mut zs[..c * np];
+    let es = &mut es[..c * np];
+    // Gather class-major: zs[k * np + j].
+    if tl.pstride == 1 {
+        for (cl, dst) in zs.chunks_exact_mut(np).enumerate() {
+            dst.copy_from_slice(&z[tl.base + cl * tl.cstride..][..np]);
+        }
+    } else {
+        let src = &z[tl.base..][..(np - 1) * tl.pstride + c];
+        for (j, row) in src.chunks(tl.pstride).enumerate() {
+            for (cl, &v) in row[..c].iter().enumerate() {
+                zs[cl * np + j] = v;
+            }
+        }
+    }
+    let mut y = [0usize; LANES];
+    let mut valid = [false; LANES];
+    let (y, valid) = (&mut y[..np], &mut valid[..np]);
+    for ((yj, vj), &v) in y
+        .iter_mut()
+        .zip(valid.iter_mut())
+        .zip(&t[tl.p0..tl.p0 + np])
+    {
+        *vj = k.ignore != Some(v);
+        *yj = if *vj { v } else { 0 };
+    }
+    // Row maxima; `chk` turns NaN if any value is NaN or infinite (v * 0).
+    let mut mx = [F::neg_infinity(); LANES];
+    let mut chk = [F::zero(); LANES];
+    let mx = &mut mx[..np];
+    let chk = &mut chk[..np];
+    for row in zs.chunks_exact(np) {
+        for ((m, ck), &v) in mx.iter_mut().zip(chk.iter_mut()).zip(row) {
+            *ck = *ck + v * F::zero();
+            *m = if v > *m { v } else { *m };
+        }
+    }
+    if chk.iter().any(|v| v.is_nan()) {
+        // NaN, +inf, or -inf (masked classes): the scalar kernel handles it.
+        return Err(Fallback);
+    }
+    let mut zy = [F::zero(); LANES];
+    let mut wy = [F::zero(); LANES];
+    let mut s = [F::zero(); LANES];
+    let (zy, wy, s) = (&mut zy[..np], &mut wy[..np], &mut s[..np]);
+    for j in 0..np {
+        zy[j] = zs[y[j] * np + j];
+        wy[j] = if valid[j] { k.w.at(y[j]) } else { F::zero() };
+        s[j] = match out.grad {
+            Some((_, u)) => u.at(tl.p0 + j),
+            None => F::zero(),
+        };
+    }
+    let mut loss = [F::zero(); LANES];
+    let loss = &mut loss[..np];
+    // Exponentials and their sums.
+    let mut sum = [F::zero(); LANES];
+    let sum = &mut sum[..np];
+    for (zr, er) in zs.chunks_exact(np).zip(es.chunks_exact_mut(np)) {
+        for (((e, &v), &m), acc) in er.iter_mut().zip(zr).zip(&*mx).zip(sum.iter_mut()) {
+            *e = (v - m).vexp();
+            *acc = *acc + *e;
+        }
+    }
+    // Per-position coefficients: grad_k = es_k * a + s * b * w_k, plus d at y.
+    let mut a = [F::zero(); LANES];
+    let mut d = [F::zero(); LANES];
+    // ln Σ, kept apart from the max: lp = (z - mx) - lns (see softmax::Lse).
+    let mut lns = [F::zero(); LANES];
+    let (a, d, lns) = (&mut a[..np], &mut d[..np], &mut lns[..np]);
+    for (l, &sm) in lns.iter_mut().zip(&*sum) {
+        *l = sm.vln();
+    }
+    let mut b = F::zero();
+    if let SoftmaxKind::Focal { .. } = k.kind {
+        let mut lp = [F::zero(); LANES];
+        let mut md = [F::zero(); LANES];
+        let mut gf = [F::zero(); LANES];
+        let (lp, md, gf) = (&mut lp[..np], &mut md[..np], &mut gf[..np]);
+        for j in 0..np {
+            lp[j] = (zy[j] - mx[j]) - lns[j];
+        }
+        k.focal_lanes(lp, md, gf);
+        for j in 0..np {
+            loss[j] = -wy[j] * md[j] * lp[j];
+            let f = s[j] * wy[j] * gf[j];
+            a[j] = -f / sum[j];
+            d[j] = f;
+        }
+    } else {
+        for j in 0..np {
+            loss[j] = k.one_m_eps * wy[j] * ((mx[j] - zy[j]) + lns[j]);
+            let coef = k.one_m_eps * wy[j] + k.e * k.wsum;
+            a[j] = s[j] * coef / sum[j];
+            d[j] = -s[j] * k.one_m_eps * wy[j];
+        }
+        if k.smoothing() {
+            let mut acc = [F::zero(); LANES];
+            let acc = &mut acc[..np];
+            for (cl, zr) in zs.chunks_exact(np).enumerate() {
+                let wc = k.w.at(cl);
+                for (((ac, &v), &l), &m) in acc.iter_mut().zip(zr).zip(&*lns).zip(&*mx) {
+                    *ac = *ac + wc * ((m - v) + l);
+                }
+            }
+            for (l, &ac) in loss.iter_mut().zip(&*acc) {
+                *l = *l + k.e * ac;
+            }
+            b = -k.e;
+        }
+    }
+    for j in 0..np {
+        if !valid[j] {
+            loss[j] = F::zero();
+            a[j] = F::zero();
+            d[j] = F::zero();
+            s[j] = F::zero();
+        }
+    }
+    if out.grad.is_some() {
+        for (cl, er) in es.chunks_exact_mut(np).enumerate() {
+            let bw = b * k.w.at(cl);
+            for ((e, &aj), &sj) in er.iter_mut().zip(&*a).zip(&*s) {
+                *e = *e * aj + sj * bw;
+            }
+        }
+        for j in 0..np {
+            let i = y[j] * np + j;
+            es[i] = es[i] + d[j];
+        }
+    }
+    Ok(finish(tl, c, loss, valid, out, es))
+}
+
+/// Writes per-position losses and the gradient (class-major in `es`) out;
+/// returns the loss sum.
+#[inline(always)]
+fn finish<F: LossFloat>(
+    tl: Tile,
+    c: usize,
+    loss: &[F],
+    valid: &[bool],
+    out: &mut Outputs<'_, '_, F>,
+    es: &[F],
+) -> f64 {
+    let np = tl.np;
+    // Four partial sums (fixed order) instead of one serial chain.
+    let mut acc = [0.0f64; 4];
+    for (j, (&l, &v)) in loss.iter().zip(valid).enumerate() {
+        let l = if v { l } else { F::zero() };
+        acc[j % 4] += l.to_f64_();
+        if let Some(pt) = out.per_target.as_deref_mut() {
+            pt[tl.p0 + j] = l;
+        }
+    }
+    let total = (acc[0] + acc[1]) + (acc[2] + acc[3]);
+    if let Some((g, _)) = out.grad.as_mut() {
+        if tl.pstride == 1 {
+            for (cl, src) in es.chunks_exact(np).enumerate() {
+                g[tl.base + cl * tl.cstride..][..np].copy_from_slice(src);
+            }
+        } else {
+            let dst = &mut g[tl.base..][..(np - 1) * tl.pstride + c];
+            for (j, row) in dst.chunks_mut(tl.pstride).enumerate() {
+                for (cl, v) in row[..c].iter_mut().enumerate() {
+                    *v = es[cl * np + j];
+                }
+            }
+        }
+    }
+    total
+}
