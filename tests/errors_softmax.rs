@@ -403,3 +403,57 @@ fn errors_display_their_numbers() {
     assert!(err.to_string().contains("[0, 1]"), "{err}");
     let _: &dyn std::error::Error = &err;
 }
+
+/// The vectorised row kernel (C >= 64) defers its finiteness check to the
+/// loss; errors must still name the first offending position exactly.
+#[test]
+fn non_finite_inputs_in_long_rows() {
+    for c in [64, 100, 1000] {
+        for bad in [f64::NAN, f64::INFINITY] {
+            let mut x = Array2::<f64>::from_shape_fn((5, c), |(i, k)| ((i + k) % 7) as f64);
+            x[[3, c - 2]] = bad;
+            let t = Array1::from_shape_fn(5, |i| i % c);
+            for err in [
+                CrossEntropyLoss::new()
+                    .forward_backward(&x, &t)
+                    .map(|r| r.0),
+                FocalLoss::new(0.5).unwrap().forward(&x, &t),
+                CrossEntropyLoss::new().with_ignore_index(3).forward(&x, &t),
+            ] {
+                match err.expect_err(&format!("C = {c}, {bad}")) {
+                    LossError::NonFiniteInput { position, .. } => {
+                        assert_eq!(position, vec![3, c - 2], "C = {c}, {bad}")
+                    }
+                    other => panic!("C = {c}: {other:?}"),
+                }
+            }
+            let t_ignored = Array1::from_shape_fn(5, |i| if i == 3 { 7 } else { i % c });
+            let err = CrossEntropyLoss::new()
+                .with_ignore_index(7)
+                .forward(&x, &t_ignored)
+                .unwrap_err();
+            assert!(matches!(err, LossError::NonFiniteInput { .. }), "{err:?}");
+        }
+        // A masked target in a long row, and a masked class with smoothing.
+        let mut x = Array2::<f64>::zeros((2, c));
+        x[[1, 5]] = f64::NEG_INFINITY;
+        let t = array![0_usize, 5];
+        assert_eq!(
+            CrossEntropyLoss::new().forward(&x, &t).unwrap_err(),
+            LossError::MaskedTarget {
+                position: vec![1, 5]
+            }
+        );
+        let smooth = CrossEntropyLoss::new().with_label_smoothing(0.1).unwrap();
+        assert!(matches!(
+            smooth.forward(&x, &array![0_usize, 1]).unwrap_err(),
+            LossError::MaskedTarget { .. }
+        ));
+        // Masked non-target classes stay exact and finite.
+        let (l, g) = CrossEntropyLoss::new()
+            .forward_backward(&x, &array![0_usize, 1])
+            .unwrap();
+        assert!(l.is_finite() && g.iter().all(|v| v.is_finite()));
+        assert_eq!(g[[1, 5]], 0.0);
+    }
+}

@@ -24,7 +24,6 @@ mod tile;
 
 use super::softmax::{Outputs, SoftmaxKind, SoftmaxSpec, Weights};
 use crate::float::LossFloat;
-use row::row_max;
 pub(crate) use tile::{tile, Tile};
 
 /// Positions per tile.
@@ -102,19 +101,8 @@ impl<'a, F: LossFloat> Consts<'a, F> {
     }
 
     /// `(1-p)^gamma` and `g = (1-p)^gamma (gamma p r - 1)` from `lp = ln p`
-    /// (see `softmax::focal_terms`), branch-free.
-    #[inline(always)]
-    fn focal(&self, lp: F) -> (F, F) {
-        match self.pow {
-            Pow::Zero => (F::one(), -F::one()),
-            Pow::One => focal_with(lp, self.gamma, |omp| omp),
-            Pow::Two => focal_with(lp, self.gamma, |omp| omp * omp),
-            Pow::General => focal_with(lp, self.gamma, |omp| pow_general(omp, self.gamma)),
-        }
-    }
-
-    /// [`Consts::focal`] over many positions: the power is chosen once,
-    /// outside the loop, so each loop vectorises.
+    /// (see `softmax::focal_terms`) for many positions: the power is chosen
+    /// once, outside the loop, so each loop vectorises.
     #[inline(always)]
     fn focal_lanes(&self, lp: &[F], md: &mut [F], g: &mut [F]) {
         let gamma = self.gamma;
@@ -275,28 +263,11 @@ fn run_work<F: LossFloat>(
     };
     let mut total = 0.0;
     if m == 1 && c >= ROW_MIN_C {
-        for r in 0..n {
-            let zr = &z[r * c..(r + 1) * c];
-            let y = t[r];
-            let l = if k.ignore == Some(y) {
-                if !row_max(zr).1 {
-                    return Err(Fallback);
-                }
-                if let Some((g, _)) = out.grad.as_mut() {
-                    g[r * c..(r + 1) * c].fill(F::zero());
-                }
-                F::zero()
-            } else {
-                let g = out
-                    .grad
-                    .as_mut()
-                    .map(|(g, u)| (&mut g[r * c..(r + 1) * c], u.at(r)));
-                row::row(k, zr, y, g, &mut zs)?
-            };
-            if let Some(pt) = out.per_target.as_deref_mut() {
-                pt[r] = l;
-            }
-            total += l.to_f64_();
+        let mut r0 = 0;
+        while r0 < n {
+            let nr = LANES.min(n - r0);
+            total += row::rows(k, c, z, t, r0, nr, &mut out, &mut zs)?;
+            r0 += nr;
         }
         return Ok(total);
     }

@@ -1,9 +1,9 @@
 //! The row kernel: one contiguous row of `C >= ROW_MIN_C` classes,
 //! vectorised along the row with per-lane accumulators.
 
-use super::{Consts, Fallback, SCRATCH};
+use super::{Consts, Fallback, LANES, SCRATCH};
 use crate::float::LossFloat;
-use crate::kernel::softmax::{SoftmaxKind, Weights};
+use crate::kernel::softmax::{Outputs, SoftmaxKind, Weights};
 
 /// Accumulator width for reductions along a row.
 const ACC: usize = 16;
@@ -25,35 +25,24 @@ pub(super) fn all_finite<F: LossFloat>(v: &[F]) -> bool {
     !sum_acc(&chk).is_nan()
 }
 
-/// Row maximum, and whether every value is finite; vectorised.
+/// Row maximum (NaN values are skipped: they surface later as a NaN sum).
 #[inline(always)]
-pub(super) fn row_max<F: LossFloat>(zr: &[F]) -> (F, bool) {
+fn row_max<F: LossFloat>(zr: &[F]) -> F {
     let mut mx = [F::neg_infinity(); ACC];
-    // Turns NaN if any value is NaN or infinite (v * 0).
-    let mut chk = [F::zero(); ACC];
     let mut chunks = zr.chunks_exact(ACC);
     for ch in &mut chunks {
-        for i in 0..ACC {
-            let v = ch[i];
-            chk[i] = chk[i] + v * F::zero();
-            mx[i] = if v > mx[i] { v } else { mx[i] };
+        for (m, &v) in mx.iter_mut().zip(ch) {
+            *m = if v > *m { v } else { *m };
         }
     }
-    // The tail as one padded vector: -inf for the max, 0 for the check.
-    let tail = chunks.remainder();
-    let mut pm = [F::neg_infinity(); ACC];
-    let mut pc = [F::zero(); ACC];
-    pm[..tail.len()].copy_from_slice(tail);
-    pc[..tail.len()].copy_from_slice(tail);
-    for i in 0..ACC {
-        chk[i] = chk[i] + pc[i] * F::zero();
-        mx[i] = if pm[i] > mx[i] { pm[i] } else { mx[i] };
+    for (m, &v) in mx.iter_mut().zip(chunks.remainder()) {
+        *m = if v > *m { v } else { *m };
     }
     let mut m = mx[0];
     for &v in &mx[1..] {
         m = if v > m { v } else { m };
     }
-    (m, !sum_acc(&chk).is_nan())
+    m
 }
 
 /// `dst[k] = exp(zr[k] - mx)`; returns `Σ_k dst[k]`.
@@ -96,76 +85,160 @@ fn sum_acc<F: LossFloat>(acc: &[F; ACC]) -> F {
     v[0]
 }
 
-/// One contiguous row of `C >= ROW_MIN_C` classes with target `y` (not
-/// ignored). `g` is the gradient row, or `None` for the loss alone.
+/// A block of up to `LANES` contiguous rows `[r0, r0 + nr)` of
+/// `C >= ROW_MIN_C` classes. Each row's max, exponentials and sum are
+/// vectorised along the row; the per-row scalar work (`ln`, the focal terms,
+/// the coefficients) is then done for the whole block at once, vectorised
+/// across rows, and a last pass rescales each gradient row in place.
 #[inline(always)]
-pub(crate) fn row<F: LossFloat>(
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn rows<F: LossFloat>(
     k: &Consts<'_, F>,
-    zr: &[F],
-    y: usize,
-    g: Option<(&mut [F], F)>,
+    c: usize,
+    z: &[F],
+    t: &[usize],
+    r0: usize,
+    nr: usize,
+    out: &mut Outputs<'_, '_, F>,
     scratch: &mut [F; SCRATCH],
-) -> Result<F, Fallback> {
-    let (mx, finite) = row_max(zr);
-    if !finite {
-        // NaN, +inf, or -inf (masked classes): the scalar kernel handles it.
+) -> Result<f64, Fallback> {
+    let mut mx = [F::zero(); LANES];
+    let mut sum = [F::one(); LANES];
+    let mut zy = [F::zero(); LANES];
+    let mut wy = [F::zero(); LANES];
+    let mut s = [F::zero(); LANES];
+    let mut sm = [F::zero(); LANES];
+    let mut valid = [false; LANES];
+    for j in 0..nr {
+        let r = r0 + j;
+        let zr = &z[r * c..(r + 1) * c];
+        let y = t[r];
+        valid[j] = k.ignore != Some(y);
+        if !valid[j] {
+            if !all_finite(zr) {
+                return Err(Fallback);
+            }
+            if let Some((g, _)) = out.grad.as_mut() {
+                g[r * c..(r + 1) * c].fill(F::zero());
+            }
+            continue;
+        }
+        // Non-finite input is not checked here: NaN or +inf anywhere in the
+        // row, -inf at the target, or -inf with smoothing all make this
+        // row's loss non-finite, which sends the block to the scalar kernel
+        // below. A -inf elsewhere (a masked class) is handled exactly.
+        let m = row_max(zr);
+        mx[j] = m;
+        zy[j] = zr[y];
+        wy[j] = k.w.at(y);
+        sum[j] = match out.grad.as_mut() {
+            Some((g, u)) => {
+                s[j] = u.at(r);
+                exp_store_sum(zr, m, &mut g[r * c..(r + 1) * c])
+            }
+            None => {
+                let mut acc = F::zero();
+                for ch in zr.chunks(SCRATCH) {
+                    acc = acc + exp_store_sum(ch, m, &mut scratch[..ch.len()]);
+                }
+                acc
+            }
+        };
+        if k.smoothing() {
+            sm[j] = weighted_gap(k, zr, m);
+        }
+    }
+    // Per-row coefficients, vectorised across the block:
+    // grad_k = e_k * a + s * b * w_k, plus d at the target.
+    let mut lns = [F::zero(); LANES];
+    let mut loss = [F::zero(); LANES];
+    let mut a = [F::zero(); LANES];
+    let mut d = [F::zero(); LANES];
+    for (l, &v) in lns.iter_mut().zip(&sum).take(nr) {
+        *l = v.vln();
+    }
+    let mut b = F::zero();
+    if let SoftmaxKind::Focal { .. } = k.kind {
+        let mut lp = [F::zero(); LANES];
+        let mut md = [F::zero(); LANES];
+        let mut gf = [F::zero(); LANES];
+        for j in 0..nr {
+            lp[j] = (zy[j] - mx[j]) - lns[j];
+        }
+        k.focal_lanes(&lp[..nr], &mut md[..nr], &mut gf[..nr]);
+        for j in 0..nr {
+            loss[j] = -wy[j] * md[j] * lp[j];
+            let f = s[j] * wy[j] * gf[j];
+            a[j] = -f / sum[j];
+            d[j] = f;
+        }
+    } else {
+        for j in 0..nr {
+            loss[j] = k.one_m_eps * wy[j] * ((mx[j] - zy[j]) + lns[j]);
+            if k.smoothing() {
+                // Σ_c w_c (-lp_c) = Σ_c w_c (mx - z_c) + W ln Σ.
+                loss[j] = loss[j] + k.e * (sm[j] + k.wsum * lns[j]);
+            }
+            let coef = k.one_m_eps * wy[j] + k.e * k.wsum;
+            a[j] = s[j] * coef / sum[j];
+            d[j] = -s[j] * k.one_m_eps * wy[j];
+        }
+        b = -k.e;
+    }
+    // (`vln` does not propagate NaN, so the sums are checked too.)
+    let finite = |v: &F| v.is_finite();
+    if !(loss[..nr].iter().all(finite) && sum[..nr].iter().all(finite)) {
+        // NaN / infinite input (see above): the scalar kernel handles it.
         return Err(Fallback);
     }
-    let wy = k.w.at(y);
-    let mut g = g;
-    let sum = match g.as_mut() {
-        Some((g, _)) => exp_store_sum(zr, mx, g),
-        None => {
-            let mut sum = F::zero();
-            for ch in zr.chunks(SCRATCH) {
-                sum = sum + exp_store_sum(ch, mx, &mut scratch[..ch.len()]);
-            }
-            sum
+    let mut acc = [0.0f64; 4];
+    for j in 0..nr {
+        let r = r0 + j;
+        let l = if valid[j] { loss[j] } else { F::zero() };
+        acc[j % 4] += l.to_f64_();
+        if let Some(pt) = out.per_target.as_deref_mut() {
+            pt[r] = l;
         }
-    };
-    let lns = sum.vln();
-    let zy = zr[y];
-    let (loss, a, b, d) = if let SoftmaxKind::Focal { .. } = k.kind {
-        let lp = (zy - mx) - lns;
-        let (md, gf) = k.focal(lp);
-        let f = wy * gf;
-        (-wy * md * lp, -f / sum, F::zero(), f)
-    } else {
-        let mut loss = k.one_m_eps * wy * ((mx - zy) + lns);
-        if k.smoothing() {
-            let mut acc = [F::zero(); ACC];
-            let mut zc = zr.chunks_exact(ACC);
-            let mut cl = 0;
-            for ch in &mut zc {
-                for i in 0..ACC {
-                    acc[i] = acc[i] + k.w.at(cl + i) * ((mx - ch[i]) + lns);
+        if !valid[j] {
+            continue;
+        }
+        if let Some((g, _)) = out.grad.as_mut() {
+            let g = &mut g[r * c..(r + 1) * c];
+            let (aj, bj) = (a[j], s[j] * b);
+            match k.w {
+                Weights::Uniform(w) => {
+                    let bw = bj * w;
+                    for gv in g.iter_mut() {
+                        *gv = *gv * aj + bw;
+                    }
                 }
-                cl += ACC;
-            }
-            for (i, &v) in zc.remainder().iter().enumerate() {
-                acc[i] = acc[i] + k.w.at(cl + i) * ((mx - v) + lns);
-            }
-            loss = loss + k.e * sum_acc(&acc);
-        }
-        let coef = k.one_m_eps * wy + k.e * k.wsum;
-        (loss, coef / sum, -k.e, -k.one_m_eps * wy)
-    };
-    if let Some((g, s)) = g {
-        let (a, b, d) = (s * a, s * b, s * d);
-        match k.w {
-            Weights::Uniform(w) => {
-                let bw = b * w;
-                for gv in g.iter_mut() {
-                    *gv = *gv * a + bw;
+                Weights::PerClass(w) => {
+                    for (gv, &wc) in g.iter_mut().zip(w) {
+                        *gv = *gv * aj + bj * wc;
+                    }
                 }
             }
-            Weights::PerClass(w) => {
-                for (gv, &wc) in g.iter_mut().zip(w) {
-                    *gv = *gv * a + b * wc;
-                }
-            }
+            let y = t[r];
+            g[y] = g[y] + d[j];
         }
-        g[y] = g[y] + d;
     }
-    Ok(loss)
+    Ok((acc[0] + acc[1]) + (acc[2] + acc[3]))
+}
+
+/// `Σ_c w_c (mx - z_c)`, vectorised (the smoothing term without `ln Σ`).
+#[inline(always)]
+fn weighted_gap<F: LossFloat>(k: &Consts<'_, F>, zr: &[F], mx: F) -> F {
+    let mut acc = [F::zero(); ACC];
+    let mut zc = zr.chunks_exact(ACC);
+    let mut cl = 0;
+    for ch in &mut zc {
+        for i in 0..ACC {
+            acc[i] = acc[i] + k.w.at(cl + i) * (mx - ch[i]);
+        }
+        cl += ACC;
+    }
+    for (i, &v) in zc.remainder().iter().enumerate() {
+        acc[i] = acc[i] + k.w.at(cl + i) * (mx - v);
+    }
+    sum_acc(&acc)
 }
