@@ -34,14 +34,11 @@ pub(crate) fn tile<F: LossFloat>(
 ) -> Result<f64, Fallback> {
     let np = tl.np;
     debug_assert!(np <= LANES && np * c <= SCRATCH);
-    let zs = &mut zs[..c * np];
     let es = &mut es[..c * np];
-    // Gather class-major: zs[k * np + j].
-    if tl.pstride == 1 {
-        for (cl, dst) in zs.chunks_exact_mut(np).enumerate() {
-            dst.copy_from_slice(&z[tl.base + cl * tl.cstride..][..np]);
-        }
-    } else {
+    // Class rows of the tile: for K-dim inputs (positions contiguous) they
+    // are read in place; otherwise they are gathered class-major into `zs`.
+    let direct = tl.pstride == 1;
+    if !direct {
         let src = &z[tl.base..][..(np - 1) * tl.pstride + c];
         for (j, row) in src.chunks(tl.pstride).enumerate() {
             for (cl, &v) in row[..c].iter().enumerate() {
@@ -49,6 +46,14 @@ pub(crate) fn tile<F: LossFloat>(
             }
         }
     }
+    let zs: &[F] = &zs[..];
+    let zrow = |cl: usize| -> &[F] {
+        if direct {
+            &z[tl.base + cl * tl.cstride..][..np]
+        } else {
+            &zs[cl * np..][..np]
+        }
+    };
     let mut y = [0usize; LANES];
     let mut valid = [false; LANES];
     let (y, valid) = (&mut y[..np], &mut valid[..np]);
@@ -65,8 +70,8 @@ pub(crate) fn tile<F: LossFloat>(
     let mut chk = [F::zero(); LANES];
     let mx = &mut mx[..np];
     let chk = &mut chk[..np];
-    for row in zs.chunks_exact(np) {
-        for ((m, ck), &v) in mx.iter_mut().zip(chk.iter_mut()).zip(row) {
+    for cl in 0..c {
+        for ((m, ck), &v) in mx.iter_mut().zip(chk.iter_mut()).zip(zrow(cl)) {
             *ck = *ck + v * F::zero();
             *m = if v > *m { v } else { *m };
         }
@@ -80,7 +85,7 @@ pub(crate) fn tile<F: LossFloat>(
     let mut s = [F::zero(); LANES];
     let (zy, wy, s) = (&mut zy[..np], &mut wy[..np], &mut s[..np]);
     for j in 0..np {
-        zy[j] = zs[y[j] * np + j];
+        zy[j] = zrow(y[j])[j];
         wy[j] = if valid[j] { k.w.at(y[j]) } else { F::zero() };
         s[j] = match out.grad {
             Some((_, u)) => u.at(tl.p0 + j),
@@ -92,7 +97,8 @@ pub(crate) fn tile<F: LossFloat>(
     // Exponentials and their sums.
     let mut sum = [F::zero(); LANES];
     let sum = &mut sum[..np];
-    for (zr, er) in zs.chunks_exact(np).zip(es.chunks_exact_mut(np)) {
+    for (cl, er) in es.chunks_exact_mut(np).enumerate() {
+        let zr = zrow(cl);
         for (((e, &v), &m), acc) in er.iter_mut().zip(zr).zip(&*mx).zip(sum.iter_mut()) {
             *e = (v - m).vexp();
             *acc = *acc + *e;
@@ -133,7 +139,8 @@ pub(crate) fn tile<F: LossFloat>(
         if k.smoothing() {
             let mut acc = [F::zero(); LANES];
             let acc = &mut acc[..np];
-            for (cl, zr) in zs.chunks_exact(np).enumerate() {
+            for cl in 0..c {
+                let zr = zrow(cl);
                 let wc = k.w.at(cl);
                 for (((ac, &v), &l), &m) in acc.iter_mut().zip(zr).zip(&*lns).zip(&*mx) {
                     *ac = *ac + wc * ((m - v) + l);
@@ -153,17 +160,34 @@ pub(crate) fn tile<F: LossFloat>(
             s[j] = F::zero();
         }
     }
-    if out.grad.is_some() {
-        for (cl, er) in es.chunks_exact_mut(np).enumerate() {
-            let bw = b * k.w.at(cl);
-            for ((e, &aj), &sj) in er.iter_mut().zip(&*a).zip(&*s) {
-                *e = *e * aj + sj * bw;
+    match out.grad.as_mut() {
+        Some((g, _)) if direct => {
+            // Straight into the gradient's class rows: no scratch, no copy.
+            for (cl, er) in es.chunks_exact(np).enumerate() {
+                let bw = b * k.w.at(cl);
+                let gr = &mut g[tl.base + cl * tl.cstride..][..np];
+                for (((gv, &e), &aj), &sj) in gr.iter_mut().zip(er).zip(&*a).zip(&*s) {
+                    *gv = e * aj + sj * bw;
+                }
+            }
+            for j in 0..np {
+                let i = tl.base + y[j] * tl.cstride + j;
+                g[i] = g[i] + d[j];
             }
         }
-        for j in 0..np {
-            let i = y[j] * np + j;
-            es[i] = es[i] + d[j];
+        Some(_) => {
+            for (cl, er) in es.chunks_exact_mut(np).enumerate() {
+                let bw = b * k.w.at(cl);
+                for ((e, &aj), &sj) in er.iter_mut().zip(&*a).zip(&*s) {
+                    *e = *e * aj + sj * bw;
+                }
+            }
+            for j in 0..np {
+                let i = y[j] * np + j;
+                es[i] = es[i] + d[j];
+            }
         }
+        None => {}
     }
     Ok(finish(tl, c, loss, valid, out, es))
 }
@@ -191,11 +215,8 @@ fn finish<F: LossFloat>(
     }
     let total = (acc[0] + acc[1]) + (acc[2] + acc[3]);
     if let Some((g, _)) = out.grad.as_mut() {
-        if tl.pstride == 1 {
-            for (cl, src) in es.chunks_exact(np).enumerate() {
-                g[tl.base + cl * tl.cstride..][..np].copy_from_slice(src);
-            }
-        } else {
+        // With `pstride == 1`, `tile` already wrote the gradient in place.
+        if tl.pstride != 1 {
             let dst = &mut g[tl.base..][..(np - 1) * tl.pstride + c];
             for (j, row) in dst.chunks_mut(tl.pstride).enumerate() {
                 for (cl, v) in row[..c].iter_mut().enumerate() {
