@@ -1,9 +1,40 @@
 //! # focal-loss
 //!
 //! The classification losses imbalanced data needs — weighted negative
-//! log-likelihood, cross-entropy, softmax (multiclass) focal loss — each with
-//! an exact analytic gradient fused with the forward pass, over
-//! [`ndarray`] arrays of `f32` or `f64`.
+//! log-likelihood, cross-entropy, softmax (multiclass) focal loss, sigmoid
+//! focal loss and BCE with logits — each with an exact analytic gradient
+//! fused with the forward pass, over [`ndarray`] arrays of `f32` or `f64`;
+//! plus [`class_weight`] (scikit-learn's class weights and the schemes
+//! beyond them) and [`metrics`] (balanced accuracy, macro-F1, ..).
+//!
+//! Every loss has the same methods: `forward` (the reduced loss),
+//! `forward_backward` (loss and gradient in one pass),
+//! `forward_backward_into` (gradient into a caller's buffer, no heap
+//! allocation), `per_target` (PyTorch's `reduction='none'`) and
+//! `per_target_backward` (its vector-Jacobian product).
+//!
+//! ## Class weights with focal loss
+//!
+//! `gamma` down-weights easy examples of every class; it does not correct
+//! class imbalance. For that, give [`FocalLoss::with_alpha`] one weight per
+//! class — e.g. [`class_weight::balanced`] or the milder
+//! [`class_weight::effective_number`] — indexed by each sample's target
+//! class. A single scalar alpha weights all classes alike (and cancels out
+//! under [`Reduction::WeightedMean`]). The README shows the evidence on real
+//! imbalanced data (`cargo run --release --example wine_quality`).
+//!
+//! ```
+//! use focal_loss::{class_weight, FocalLoss};
+//! use ndarray::array;
+//!
+//! let labels = [0_usize, 0, 0, 0, 0, 0, 1, 1, 2];
+//! let alpha = class_weight::balanced(&labels, 3)?; // n / (K n_c)
+//! let focal = FocalLoss::new(2.0)?.with_alpha(alpha)?;
+//! let logits = array![[2.0_f64, 0.1, -1.0], [0.3, 0.2, 0.1]];
+//! let (loss, grad) = focal.forward_backward(&logits, &array![0_usize, 2])?;
+//! assert!(loss > 0.0 && grad.iter().all(|g| g.is_finite()));
+//! # Ok::<(), focal_loss::LossError>(())
+//! ```
 //!
 //! ## Which loss when
 //!
