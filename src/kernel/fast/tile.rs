@@ -39,12 +39,8 @@ pub(crate) fn tile<F: LossFloat>(
     // are read in place; otherwise they are gathered class-major into `zs`.
     let direct = tl.pstride == 1;
     if !direct {
-        let src = &z[tl.base..][..(np - 1) * tl.pstride + c];
-        for (j, row) in src.chunks(tl.pstride).enumerate() {
-            for (cl, &v) in row[..c].iter().enumerate() {
-                zs[cl * np + j] = v;
-            }
-        }
+        // Rows are contiguous here (M = 1, so pstride == C).
+        gather(&z[tl.base..][..np * c], c, &mut zs[..np * c]);
     }
     let zs: &[F] = &zs[..];
     let zrow = |cl: usize| -> &[F] {
@@ -217,13 +213,70 @@ fn finish<F: LossFloat>(
     if let Some((g, _)) = out.grad.as_mut() {
         // With `pstride == 1`, `tile` already wrote the gradient in place.
         if tl.pstride != 1 {
-            let dst = &mut g[tl.base..][..(np - 1) * tl.pstride + c];
-            for (j, row) in dst.chunks_mut(tl.pstride).enumerate() {
-                for (cl, v) in row[..c].iter_mut().enumerate() {
-                    *v = es[cl * np + j];
-                }
-            }
+            scatter(es, c, &mut g[tl.base..][..np * c]);
         }
     }
     total
+}
+
+/// Transposes `np` rows of `c` classes (`src`, row-major) into class-major
+/// `dst` (`dst[k * np + j] = src[j * c + k]`). Small `c` get a
+/// constant-size version the compiler turns into vector shuffles.
+#[inline(always)]
+fn gather<F: LossFloat>(src: &[F], c: usize, dst: &mut [F]) {
+    macro_rules! fixed {
+        ($($n:literal)*) => {
+            match c {
+                $($n => return gather_n::<F, $n>(src, dst),)*
+                _ => {}
+            }
+        };
+    }
+    fixed!(2 3 4 5 6 7 8 9 10 11 12 13 14 15 16);
+    let np = dst.len() / c;
+    for (cl, col) in dst.chunks_exact_mut(np).enumerate() {
+        for (d, row) in col.iter_mut().zip(src.chunks_exact(c)) {
+            *d = row[cl];
+        }
+    }
+}
+
+#[inline(always)]
+fn gather_n<F: LossFloat, const C: usize>(src: &[F], dst: &mut [F]) {
+    let np = dst.len() / C;
+    for (cl, col) in dst.chunks_exact_mut(np).enumerate().take(C) {
+        for (d, row) in col.iter_mut().zip(src.chunks_exact(C)) {
+            *d = row[cl];
+        }
+    }
+}
+
+/// The inverse of [`gather`]: class-major `src` back to row-major `dst`.
+#[inline(always)]
+fn scatter<F: LossFloat>(src: &[F], c: usize, dst: &mut [F]) {
+    macro_rules! fixed {
+        ($($n:literal)*) => {
+            match c {
+                $($n => return scatter_n::<F, $n>(src, dst),)*
+                _ => {}
+            }
+        };
+    }
+    fixed!(2 3 4 5 6 7 8 9 10 11 12 13 14 15 16);
+    let np = src.len() / c;
+    for (cl, col) in src.chunks_exact(np).enumerate() {
+        for (&v, row) in col.iter().zip(dst.chunks_exact_mut(c)) {
+            row[cl] = v;
+        }
+    }
+}
+
+#[inline(always)]
+fn scatter_n<F: LossFloat, const C: usize>(src: &[F], dst: &mut [F]) {
+    let np = src.len() / C;
+    for (cl, col) in src.chunks_exact(np).enumerate().take(C) {
+        for (&v, row) in col.iter().zip(dst.chunks_exact_mut(C)) {
+            row[cl] = v;
+        }
+    }
 }
