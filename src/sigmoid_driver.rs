@@ -196,8 +196,6 @@ struct Prepared<'a, 'b, F: Clone> {
     shape: IxDyn,
     /// Number of non-ignored elements.
     count: usize,
-    /// Sum over non-ignored elements of `weight_k · alpha_t`.
-    weight_sum: f64,
 }
 
 /// A view's elements in row-major order, borrowed when already contiguous.
@@ -244,29 +242,12 @@ fn prepare<'a, 'b, F: LossFloat>(
     }
     let t = flat(targets.targets);
     let ignore = targets.ignore.map(flat);
-    let Geom { n, c, m } = geom;
-    let mut count = 0;
-    let mut weight_sum = 0.0;
-    for b in 0..n {
-        for k in 0..c {
-            let base = (b * c + k) * m;
-            for i in base..base + m {
-                if ignore.as_deref().is_some_and(|ig| ig[i]) {
-                    continue;
-                }
-                let v = t[i];
-                if !(v >= F::zero() && v <= F::one()) {
-                    return Err(LossError::InvalidTarget {
-                        position: unravel(i, shape.slice()),
-                        value: v.to_f64_(),
-                        expected: "a number in [0, 1]",
-                    });
-                }
-                count += 1;
-                weight_sum += spec.element_weight(k, spec.smooth(v)).to_f64_();
-            }
-        }
-    }
+    let count =
+        sigmoid::check_targets(&t, ignore.as_deref()).map_err(|i| LossError::InvalidTarget {
+            position: unravel(i, shape.slice()),
+            value: t[i].to_f64_(),
+            expected: "a number in [0, 1]",
+        })?;
     Ok(Prepared {
         z: flat(logits),
         t,
@@ -274,7 +255,6 @@ fn prepare<'a, 'b, F: LossFloat>(
         geom,
         shape,
         count,
-        weight_sum,
     })
 }
 
@@ -295,8 +275,16 @@ impl<F: LossFloat> Prepared<'_, '_, F> {
         )
     }
 
-    fn denominator(&self, reduction: Reduction) -> Option<f64> {
-        denominator(reduction, self.count, self.weight_sum)
+    /// The reduction denominator; `Σ weight_k · alpha_t` over non-ignored
+    /// elements is only computed for `WeightedMean`.
+    fn denominator(&self, spec: &SigmoidSpec<'_, F>, reduction: Reduction) -> Option<f64> {
+        let weight_sum = match reduction {
+            Reduction::WeightedMean => {
+                sigmoid::weight_sum(spec, &self.t, self.ignore.as_deref(), self.geom)
+            }
+            Reduction::Sum | Reduction::Mean => 0.0,
+        };
+        denominator(reduction, self.count, weight_sum)
     }
 }
 
@@ -313,7 +301,7 @@ pub(crate) fn forward<F: LossFloat>(
     };
     let sum = prep.run(&cfg.spec, out)?;
     Ok(prep
-        .denominator(cfg.reduction)
+        .denominator(&cfg.spec, cfg.reduction)
         .map_or(F::zero(), |d| F::from_f64_(sum / d)))
 }
 
@@ -326,7 +314,7 @@ pub(crate) fn forward_backward_into<F: LossFloat, S: DataMut<Elem = F>, D: Dimen
 ) -> Result<F, LossError> {
     let prep = prepare(&cfg.spec, logits, targets)?;
     check_shape("grad", prep.shape.slice(), grad.shape())?;
-    let denom = prep.denominator(cfg.reduction);
+    let denom = prep.denominator(&cfg.spec, cfg.reduction);
     let scale = denom.map_or(F::zero(), |d| F::from_f64_(1.0 / d));
     let sum = with_contiguous_mut(grad, |g| {
         let out = Outputs {
