@@ -1,7 +1,7 @@
 //! NLL needs no exponentials: one vectorised pass checks every input and
 //! zeroes the gradient, then each position writes its one entry.
 
-use super::row::all_finite;
+use super::row::{all_finite, sum_acc, ACC};
 use super::{Consts, Fallback};
 use crate::float::LossFloat;
 use crate::kernel::chunks::Work;
@@ -15,15 +15,16 @@ pub(crate) fn run<F: LossFloat>(
     m: usize,
     w: Work<'_, '_, '_, F>,
 ) -> Result<f64, Fallback> {
-    if !all_finite(w.z) {
-        // NaN / +inf (an error) or -inf (log 0): the scalar kernel handles it.
-        return Err(Fallback);
-    }
     let (z, t) = (w.z, w.t);
     let mut grad = w.grad;
     let mut pt = w.per_target;
-    if let Some((g, _)) = grad.as_mut() {
-        g.fill(F::zero());
+    let finite = match grad.as_mut() {
+        Some((g, _)) => check_and_zero(z, g),
+        None => all_finite(z),
+    };
+    if !finite {
+        // NaN / +inf (an error) or -inf (log 0): the scalar kernel handles it.
+        return Err(Fallback);
     }
     // Four partial sums (fixed order) instead of one serial chain.
     let mut acc = [0.0f64; 4];
@@ -74,4 +75,24 @@ fn put<F: LossFloat>(pt: &mut Option<&mut [F]>, acc: &mut [f64; 4], p: usize, l:
         pt[p] = l;
     }
     acc[p % 4] += l.to_f64_();
+}
+
+/// One pass: whether every `z` is finite, and `g = 0`.
+#[inline(always)]
+fn check_and_zero<F: LossFloat>(z: &[F], g: &mut [F]) -> bool {
+    // v * 0 is NaN exactly for NaN and infinite v.
+    let mut chk = [F::zero(); ACC];
+    let mut zc = z.chunks_exact(ACC);
+    let mut gc = g.chunks_exact_mut(ACC);
+    for (zch, gch) in (&mut zc).zip(&mut gc) {
+        for i in 0..ACC {
+            chk[i] = chk[i] + zch[i] * F::zero();
+            gch[i] = F::zero();
+        }
+    }
+    for (i, (&v, gv)) in zc.remainder().iter().zip(gc.into_remainder()).enumerate() {
+        chk[i] = chk[i] + v * F::zero();
+        *gv = F::zero();
+    }
+    !sum_acc(&chk).is_nan()
 }

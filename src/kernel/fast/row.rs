@@ -6,7 +6,7 @@ use crate::float::LossFloat;
 use crate::kernel::softmax::{Outputs, SoftmaxKind, Weights};
 
 /// Accumulator width for reductions along a row.
-const ACC: usize = 16;
+pub(super) const ACC: usize = 16;
 
 /// Whether every value is finite (no NaN, no infinity); vectorised.
 #[inline(always)]
@@ -72,7 +72,7 @@ fn exp_store_sum<F: LossFloat>(zr: &[F], mx: F, dst: &mut [F]) -> F {
 }
 
 #[inline(always)]
-fn sum_acc<F: LossFloat>(acc: &[F; ACC]) -> F {
+pub(super) fn sum_acc<F: LossFloat>(acc: &[F; ACC]) -> F {
     // Pairwise, fixed order.
     let mut v = *acc;
     let mut w = ACC;
