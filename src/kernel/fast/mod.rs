@@ -52,7 +52,8 @@ pub(crate) struct Consts<'a, F> {
     kind: SoftmaxKind<F>,
     w: Weights<'a, F>,
     ignore: Option<usize>,
-    /// `1 - eps`, `eps / C`, `Σ_c w_c` (cross-entropy).
+    /// Label smoothing `eps`, `1 - eps`, `eps / C`, `Σ_c w_c` (cross-entropy).
+    eps: F,
     one_m_eps: F,
     e: F,
     wsum: F,
@@ -87,6 +88,7 @@ impl<'a, F: LossFloat> Consts<'a, F> {
             kind: spec.kind,
             w: spec.weight,
             ignore: spec.ignore_index,
+            eps,
             one_m_eps: F::one() - eps,
             e: eps / cf,
             wsum: spec.weight.sum(c),
@@ -97,7 +99,9 @@ impl<'a, F: LossFloat> Consts<'a, F> {
 
     #[inline(always)]
     fn smoothing(&self) -> bool {
-        self.e != F::zero()
+        // `eps` itself: `1 - eps` and `eps / C` can round to 1 and 0 for a
+        // tiny eps > 0 (the scalar kernel tests `eps > 0`).
+        self.eps != F::zero()
     }
 
     /// `(1-p)^gamma` and `g = (1-p)^gamma (gamma p r - 1)` from `lp = ln p`

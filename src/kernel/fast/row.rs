@@ -134,7 +134,14 @@ pub(crate) fn rows<F: LossFloat>(
         sum[j] = match out.grad.as_mut() {
             Some((g, u)) => {
                 s[j] = u.at(r);
-                exp_store_sum(zr, m, &mut g[r * c..(r + 1) * c])
+                // Summed in SCRATCH-sized pieces, exactly as without a
+                // gradient below, so `forward` and `forward_backward` agree.
+                let g = &mut g[r * c..(r + 1) * c];
+                let mut acc = F::zero();
+                for (zc, gc) in zr.chunks(SCRATCH).zip(g.chunks_mut(SCRATCH)) {
+                    acc = acc + exp_store_sum(zc, m, gc);
+                }
+                acc
             }
             None => {
                 let mut acc = F::zero();
