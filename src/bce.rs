@@ -80,7 +80,7 @@ impl BceWithLogitsLoss {
         }
     }
 
-    /// Sets one weight `w_k` per class (finite, `>= 0`), scaling the whole
+    /// Sets one weight `w_k` per class (`0` or a normal `f32` number), scaling the whole
     /// loss of every element of class `k`.
     ///
     /// # Errors
@@ -102,7 +102,7 @@ impl BceWithLogitsLoss {
         Ok(self)
     }
 
-    /// Sets one positive weight `pw_k` per class (finite, `>= 0`; e.g.
+    /// Sets one positive weight `pw_k` per class (`0` or a normal `f32` number; e.g.
     /// `n_neg / n_pos`), scaling only the positive term `y log σ(x)`.
     ///
     /// # Errors

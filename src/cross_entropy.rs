@@ -74,7 +74,8 @@ impl CrossEntropyLoss {
         }
     }
 
-    /// Sets one weight per class, `w[c] >= 0` and finite.
+    /// Sets one weight per class: `0` or a normal `f32` number
+    /// (`1.2e-38 ..= 3.4e38`), so one loss serves `f32` and `f64` inputs.
     ///
     /// # Errors
     ///

@@ -67,12 +67,13 @@ pub struct FocalLoss {
 }
 
 impl FocalLoss {
-    /// A focal loss with focusing parameter `gamma` (finite, `>= 0`), no
+    /// A focal loss with focusing parameter `gamma` (`0 ..= 3.4e38`), no
     /// alpha, no smoothing, no ignore index and reduction `Mean`.
     ///
     /// # Errors
     ///
-    /// [`LossError::InvalidParameter`] if `gamma` is negative, NaN or infinite.
+    /// [`LossError::InvalidParameter`] if `gamma` is negative, NaN, or larger
+    /// than `f32::MAX`.
     ///
     /// # Examples
     ///
@@ -92,7 +93,7 @@ impl FocalLoss {
         })
     }
 
-    /// Sets one alpha per class (finite, `>= 0`; not limited to `[0, 1]`, so
+    /// Sets one alpha per class (`0` or a normal `f32` number; not limited to `[0, 1]`, so
     /// balanced class weights plug in directly).
     ///
     /// # Errors
@@ -113,7 +114,7 @@ impl FocalLoss {
         Ok(self)
     }
 
-    /// Sets one alpha for every class (finite, `>= 0`). It scales the loss;
+    /// Sets one alpha for every class (`0` or a normal `f32` number). It scales the loss;
     /// under [`Reduction::WeightedMean`] it cancels out.
     ///
     /// # Errors

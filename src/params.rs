@@ -13,15 +13,16 @@ pub(crate) struct PerClass {
 }
 
 impl PerClass {
-    /// Validates that every entry is finite and `>= 0`.
+    /// Validates that every entry is `0` or a normal `f32` number
+    /// (`1.2e-38 ..= 3.4e38`; see [`weight_ok`]).
     pub fn new(name: &'static str, values: &[f64]) -> Result<Self, LossError> {
         for (index, &value) in values.iter().enumerate() {
-            if !(value.is_finite() && value >= 0.0) {
+            if !weight_ok(value) {
                 return Err(LossError::InvalidParameterEntry {
                     name,
                     index,
                     value,
-                    expected: "a finite, non-negative number",
+                    expected: WEIGHT_DOMAIN,
                 });
             }
         }
@@ -31,12 +32,12 @@ impl PerClass {
     /// Like [`PerClass::new`], but every entry must also be `<= 1`.
     pub fn new_unit(name: &'static str, values: &[f64]) -> Result<Self, LossError> {
         for (index, &value) in values.iter().enumerate() {
-            if !(0.0..=1.0).contains(&value) {
+            if !((0.0..=1.0).contains(&value) && weight_ok(value)) {
                 return Err(LossError::InvalidParameterEntry {
                     name,
                     index,
                     value,
-                    expected: "a number in [0, 1]",
+                    expected: "0, or a number in [1.2e-38, 1]",
                 });
             }
         }
@@ -61,15 +62,26 @@ impl PerClass {
     }
 }
 
-/// `gamma` must be finite and `>= 0`.
+/// The domain of weights, alpha and pos_weight, in words.
+pub(crate) const WEIGHT_DOMAIN: &str = "0, or a number in [1.2e-38, 3.4e38] (a normal f32)";
+
+/// Weights (class weights, alpha, pos_weight) must be `0` or a normal
+/// `f32` number: the same loss serves `f32` inputs, where a larger weight
+/// would be `inf`, and `WeightedMean` divides by the weights' sum, whose
+/// reciprocal must not overflow.
+pub(crate) fn weight_ok(v: f64) -> bool {
+    v == 0.0 || (f64::from(f32::MIN_POSITIVE)..=f64::from(f32::MAX)).contains(&v)
+}
+
+/// `gamma` must be finite, `>= 0` and at most `f32::MAX`.
 pub(crate) fn check_gamma(gamma: f64) -> Result<f64, LossError> {
-    if gamma.is_finite() && gamma >= 0.0 {
+    if (0.0..=f64::from(f32::MAX)).contains(&gamma) {
         Ok(gamma)
     } else {
         Err(LossError::InvalidParameter {
             name: "gamma",
             value: gamma,
-            expected: "a finite number >= 0",
+            expected: "a number in [0, 3.4e38]",
         })
     }
 }
@@ -87,15 +99,15 @@ pub(crate) fn check_unit(name: &'static str, v: f64) -> Result<f64, LossError> {
     }
 }
 
-/// A parameter that must be finite and `>= 0` (a scalar weight).
+/// A scalar weight: `0` or a normal `f32` number (see [`weight_ok`]).
 pub(crate) fn check_nonneg(name: &'static str, v: f64) -> Result<f64, LossError> {
-    if v.is_finite() && v >= 0.0 {
+    if weight_ok(v) {
         Ok(v)
     } else {
         Err(LossError::InvalidParameter {
             name,
             value: v,
-            expected: "a finite number >= 0",
+            expected: WEIGHT_DOMAIN,
         })
     }
 }

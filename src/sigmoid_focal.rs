@@ -92,7 +92,7 @@ pub struct SigmoidFocalLoss {
 }
 
 impl SigmoidFocalLoss {
-    /// A sigmoid focal loss with focusing parameter `gamma` (finite, `>= 0`),
+    /// A sigmoid focal loss with focusing parameter `gamma` (`0 ..= 3.4e38`),
     /// no alpha, no `pos_weight`, no smoothing and reduction `Mean`.
     ///
     /// # Errors

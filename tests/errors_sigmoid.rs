@@ -54,7 +54,7 @@ fn per_class_entries_are_checked() {
             name: "alpha",
             index: 1,
             value: 1.25,
-            expected: "a number in [0, 1]"
+            expected: "0, or a number in [1.2e-38, 1]"
         }
     );
     let e = focal().with_alpha([f64::NAN]).unwrap_err();

@@ -179,7 +179,7 @@ fn invalid_parameters() {
             name: "weight",
             index: 1,
             value: -2.0,
-            expected: "a finite, non-negative number"
+            expected: "0, or a number in [1.2e-38, 3.4e38] (a normal f32)"
         }
     );
     assert!(matches!(
