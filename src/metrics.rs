@@ -128,7 +128,21 @@ impl ConfusionMatrix {
                 });
             }
         }
-        let mut counts = Array2::zeros((n_classes, n_classes));
+        let cells = n_classes
+            .checked_mul(n_classes)
+            .ok_or(LossError::InvalidParameter {
+                name: "n_classes",
+                value: n_classes as f64,
+                expected: "a class count whose confusion matrix fits in memory",
+            })?;
+        let table = crate::params::class_table(cells, 0_usize)?;
+        let mut counts = Array2::from_shape_vec((n_classes, n_classes), table).map_err(|_| {
+            LossError::InvalidParameter {
+                name: "n_classes",
+                value: n_classes as f64,
+                expected: "a class count whose confusion matrix fits in memory",
+            }
+        })?;
         for (&t, &p) in y_true.iter().zip(y_pred) {
             counts[[t, p]] += 1;
         }

@@ -111,3 +111,17 @@ pub(crate) fn check_nonneg(name: &'static str, v: f64) -> Result<f64, LossError>
         })
     }
 }
+
+/// A vector of `n` copies of `fill`, one per class, or an error naming
+/// `n_classes` when it cannot be allocated (instead of an abort or panic).
+pub(crate) fn class_table<T: Clone>(n: usize, fill: T) -> Result<Vec<T>, LossError> {
+    let mut v = Vec::new();
+    v.try_reserve_exact(n)
+        .map_err(|_| LossError::InvalidParameter {
+            name: "n_classes",
+            value: n as f64,
+            expected: "a class count whose per-class tables fit in memory",
+        })?;
+    v.resize(n, fill);
+    Ok(v)
+}

@@ -83,7 +83,7 @@ pub(super) fn weighted_counts(
     if sample_weight.iter().all(|&s| s == 0.0) {
         return Err(LossError::ZeroTotalWeight { samples: idx.len() });
     }
-    let mut counts = vec![0.0; k];
+    let mut counts = crate::params::class_table(k, 0.0)?;
     for (&i, &s) in idx.iter().zip(sample_weight) {
         counts[i] += s;
     }

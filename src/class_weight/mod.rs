@@ -257,7 +257,7 @@ pub fn effective_number(
 /// # Ok::<(), focal_loss::LossError>(())
 /// ```
 pub fn count_labels(labels: &[usize], n_classes: usize) -> Result<Vec<usize>, LossError> {
-    let mut counts = vec![0_usize; n_classes];
+    let mut counts = crate::params::class_table(n_classes, 0_usize)?;
     for (i, &label) in labels.iter().enumerate() {
         match counts.get_mut(label) {
             Some(c) => *c += 1,

@@ -80,7 +80,10 @@ pub(crate) fn focal_terms<F: LossFloat>(lp: F, gamma: F) -> (F, F) {
     let omp = -lp.exp_m1();
     let md = omp.powf(gamma);
     let r = if lp == F::zero() { -F::one() } else { lp / omp };
-    (md, md * (gamma * p * r - F::one()))
+    // p r -> 0 as p -> 0; where p underflows to 0 with lp = -inf (a logit
+    // spread beyond the float range) take the limit instead of 0 * inf.
+    let pr = if p == F::zero() { F::zero() } else { p * r };
+    (md, md * (gamma * pr - F::one()))
 }
 
 /// Runs the kernel over every position; returns the sum of per-position

@@ -145,7 +145,9 @@ fn focal_with<F: LossFloat>(lp: F, gamma: F, pow: impl Fn(F) -> F) -> (F, F) {
     let omp = -lp.vexpm1();
     let md = pow(omp);
     let r = if lp == F::zero() { -F::one() } else { lp / omp };
-    (md, md * (gamma * p * r - F::one()))
+    // p r -> 0 as p -> 0 (see `softmax::focal_terms`).
+    let pr = if p == F::zero() { F::zero() } else { p * r };
+    (md, md * (gamma * pr - F::one()))
 }
 
 /// `x^gamma` for `x >= 0`, `gamma > 0`, as `exp(gamma ln x)` (0 at x = 0).
