@@ -48,20 +48,80 @@
 //!
 //! ## The contract
 //!
-//! - Inputs have shape `(N, C)` or `(N, C, d1, .., dk)`, class axis 1 (as in
-//!   PyTorch); targets `(N, d1, .., dk)` of class indices, or
-//!   [`Probs`] of the input's shape. Any memory layout is accepted;
-//!   contiguous row-major inputs avoid a copy.
-//! - Every parameter is validated when set and every input when a loss is
-//!   called; bad input returns a [`LossError`] naming the position or
-//!   parameter and its value, never a panic or a silent NaN. NaN and `+inf`
-//!   inputs are errors; `-inf` logits mask a class (an error only if the
-//!   target puts weight on that class).
-//! - An empty batch, or one where every target is ignored, gives loss `0`
-//!   and a zero gradient (PyTorch gives NaN).
-//! - Losses are computed in the input's precision; sums over positions are
-//!   accumulated in `f64`. `f32` results agree with `f64` to about `1e-5`
-//!   relative.
+//! **Shapes.** Softmax-family inputs (logits; log-probabilities for
+//! [`NllLoss`]) are `(N, C)` or `(N, C, d1, .., dk)`, class axis 1 as in
+//! PyTorch; index targets are `(N, d1, .., dk)` of `usize`, [`Probs`]
+//! targets have the input's shape. Sigmoid-family inputs are `(N)` (one
+//! class) or `(N, C, ..)`; their targets and [`Masked`] ignore mask have the
+//! input's shape. The gradient always has the input's shape; `per_target`
+//! returns one loss per position (`(N, d1, .., dk)`; the input's shape for
+//! the sigmoid losses) and `per_target_backward` takes an `upstream` of that
+//! shape. Any memory layout is accepted — reversed (negative-stride),
+//! transposed, permuted, strided and broadcast views — with results bitwise
+//! identical to those of a contiguous copy; contiguous row-major inputs
+//! avoid the copy.
+//!
+//! **Validation.** Parameters are checked when set, inputs when a loss is
+//! called; nothing is clamped or skipped silently. Every error names the
+//! parameter or array, the value and its position (a full index):
+//!
+//! | checked | rejected | error |
+//! |---|---|---|
+//! | `new`, `with_*` | `gamma` outside `[0, f32::MAX]`; label smoothing outside `[0, 1]`; sigmoid scalar `alpha` outside `[0, 1]`; softmax scalar `alpha` neither 0 nor a normal `f32` number | [`InvalidParameter`](LossError::InvalidParameter) |
+//! | `with_*` | an entry of `weight`, `alpha` or `pos_weight` neither 0 nor a normal `f32` number (`1.2e-38 ..= 3.4e38`; sigmoid `alpha` at most 1) | [`InvalidParameterEntry`](LossError::InvalidParameterEntry) |
+//! | call | softmax input with fewer than 2 dimensions, sigmoid input with 0 | [`TooFewDimensions`](LossError::TooFewDimensions) |
+//! | call | class axis of length 0 | [`NoClasses`](LossError::NoClasses) |
+//! | call | a per-class vector whose length is not `C` | [`LengthMismatch`](LossError::LengthMismatch) |
+//! | call | targets, ignore mask, `grad` buffer or `upstream` of the wrong shape | [`ShapeMismatch`](LossError::ShapeMismatch) (both shapes) |
+//! | call | a class index `>= C` that is not the ignore index | [`TargetOutOfRange`](LossError::TargetOutOfRange) |
+//! | call | NaN or `+inf` anywhere in the input (ignored positions included); NaN or `±inf` in `upstream` | [`NonFiniteInput`](LossError::NonFiniteInput) (the first one) |
+//! | call | a `-inf` logit on a class the target puts weight on | [`MaskedTarget`](LossError::MaskedTarget) |
+//! | call | a probability target negative, NaN or infinite; a binary target outside `[0, 1]` where not masked | [`InvalidTarget`](LossError::InvalidTarget) |
+//!
+//! Parameters are limited to what `f32` represents because one configured
+//! loss serves both precisions. The [`class_weight`] and [`metrics`]
+//! functions use the other variants (unknown labels, classes without
+//! samples, zero total weight, ..; a class count too large to allocate for
+//! is an `InvalidParameter` named `n_classes`); each function lists its own
+//! under `# Errors`.
+//!
+//! **Masked classes.** A `-inf` logit masks its class: its probability is
+//! 0, its gradient is 0, and the loss is that of the same row without the
+//! class. It is an error only where the target puts weight on it: the
+//! target class of an index target; with label smoothing, every class of
+//! the row (smoothing spreads `eps / C` onto all of them); a probability
+//! target with non-zero mass there; for the sigmoid losses, an element whose
+//! (smoothed) target is not 0. A row of ignored targets may be all `-inf`.
+//!
+//! **Empty and ignored.** An empty batch (`N = 0` or a spatial dimension
+//! 0) is not an error. Ignored targets (the ignore index, or `true` in a
+//! [`Masked`] mask) have loss 0 and gradient 0 and are left out of the
+//! `Mean` and `WeightedMean` denominators. A zero denominator — an empty
+//! batch, every target ignored, or every target weighted 0 — gives loss `0`
+//! and a zero gradient, never NaN (PyTorch gives NaN).
+//!
+//! **Finite in, finite out.** For finite inputs the results are finite, for
+//! logits up to `±1e300` in `f64` and `±1e4` in `f32`, for `gamma` in
+//! `(0, 1)` where `p_t = 1` exactly, and around masked classes. Where the
+//! true result itself exceeds the precision's range (cross-entropy of the
+//! logits `[MAX, -MAX]`, say) the loss is `+inf` while the gradient stays
+//! finite. Per-position losses are computed in the input's precision before
+//! they are reduced, so one that exceeds the range (an `f32` weight of
+//! `3e38` times a loss of 10) overflows even where the reduced mean would
+//! not: keep weights, probability targets and `upstream` well inside the
+//! range of the precision.
+//!
+//! **Precision.** Losses and gradients are computed in the input's
+//! precision; per-position losses are summed in `f64` in a fixed order, so
+//! results do not depend on the number of threads. For the same
+//! (`f32`-representable) inputs, an `f32` result `a` and the `f64` result
+//! `b` satisfy `|a - b| <= 1e-6 S + 1e-5 |b|`, with `S` the largest class
+//! weight (at least 1) and, for a gradient entry, at least the largest
+//! gradient entry of the array: `1e-5` relative for values of order one and
+//! above; absolute for tiny values, such as the loss of a confidently
+//! correct prediction (`f32` has about `1e-7` absolute resolution in
+//! `-ln p` near `p = 1`). The `f64` results are checked against PyTorch to
+//! `1e-12 + 1e-10 |b|`.
 //!
 //! ## Example
 //!

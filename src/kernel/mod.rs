@@ -6,9 +6,9 @@
 //! are combined in chunk order, so results do not depend on how chunks are
 //! scheduled.
 
-pub(crate) mod sigmoid;
 pub(crate) mod chunks;
 pub(crate) mod fast;
+pub(crate) mod sigmoid;
 pub(crate) mod softmax;
 pub(crate) mod vmath;
 

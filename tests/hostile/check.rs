@@ -1,0 +1,275 @@
+//! What every hostile call is checked against, and the tallies the fuzz
+//! targets print.
+//!
+//! A call must not panic. An `Ok` must hold no NaN, and no `inf` unless the
+//! true result may exceed the precision's range (a bound computed from the
+//! input's magnitudes). An `Err` must be explained by the input: the
+//! callers verify that the value or shape the error names is really there.
+#![allow(dead_code)]
+
+use focal_loss::{LossError, LossFloat};
+use ndarray::ArrayD;
+use std::collections::BTreeMap;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+
+/// While `true`, a NaN from an input that matches a known, reported bug
+/// (see `known_bugs` in the family modules) is tallied instead of failing
+/// the test. Set to `false` once those bugs are fixed in `src/`.
+pub const TOLERATE_KNOWN_BUGS: bool = true;
+
+/// A call's result, or the panic message if it panicked.
+pub type Called<T> = Result<Result<T, LossError>, String>;
+
+thread_local! {
+    static CATCHING: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Runs `f`, turning a panic into `Err(message)`. The default panic
+/// message is silenced while `f` runs (the caller reports the panic with
+/// its input); set `HOSTILE_SHOW_PANICS=1` to see it, with its location.
+pub fn call<T>(f: impl FnOnce() -> Result<T, LossError>) -> Called<T> {
+    use std::sync::Once;
+    static HOOK: Once = Once::new();
+    HOOK.call_once(|| {
+        let default = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            let catching = CATCHING.with(|c| c.get());
+            if !catching || std::env::var_os("HOSTILE_SHOW_PANICS").is_some() {
+                default(info);
+            }
+        }));
+    });
+    CATCHING.with(|c| c.set(true));
+    let r = catch_unwind(AssertUnwindSafe(f));
+    CATCHING.with(|c| c.set(false));
+    r.map_err(|p| {
+        p.downcast_ref::<String>()
+            .cloned()
+            .or_else(|| p.downcast_ref::<&str>().map(|s| (*s).to_string()))
+            .unwrap_or_else(|| "non-string panic payload".into())
+    })
+}
+
+/// Counts of what the calls did.
+#[derive(Debug, Default, Clone)]
+pub struct Stats {
+    /// Cases drawn.
+    pub cases: u64,
+    /// Method calls made.
+    pub calls: u64,
+    /// Calls that returned `Ok`.
+    pub ok: u64,
+    /// Errors by variant.
+    pub errors: BTreeMap<String, u64>,
+    /// `Ok` results holding `inf` where the bound allowed it (overflow).
+    pub overflow: u64,
+    /// NaN / inf results tolerated because the input matches a known bug.
+    pub known: BTreeMap<&'static str, u64>,
+}
+
+impl Stats {
+    /// Adds another tally.
+    pub fn merge(&mut self, o: &Stats) {
+        self.cases += o.cases;
+        self.calls += o.calls;
+        self.ok += o.ok;
+        self.overflow += o.overflow;
+        for (k, v) in &o.errors {
+            *self.errors.entry(k.clone()).or_default() += v;
+        }
+        for (k, v) in &o.known {
+            *self.known.entry(k).or_default() += v;
+        }
+    }
+
+    /// Records an error by its variant name.
+    pub fn error(&mut self, e: &LossError) {
+        let name = format!("{e:?}");
+        let name = name
+            .split(|c: char| !c.is_alphanumeric())
+            .next()
+            .unwrap_or("?")
+            .to_string();
+        *self.errors.entry(name).or_default() += 1;
+    }
+
+    /// One line per tally.
+    pub fn report(&self, target: &str) -> String {
+        format!(
+            "[{target}] cases {} calls {} ok {} overflow-inf {}\n[{target}] errors {:?}\n[{target}] known-bug hits {:?}",
+            self.cases, self.calls, self.ok, self.overflow, self.errors, self.known
+        )
+    }
+}
+
+/// NaN-aware bitwise equality of two numbers.
+pub fn same<F: LossFloat>(a: F, b: F) -> bool {
+    (a.is_nan() && b.is_nan()) || a.to_f64_().to_bits() == b.to_f64_().to_bits()
+}
+
+/// NaN-aware bitwise equality of two arrays (shapes included).
+pub fn same_array<F: LossFloat>(a: &ArrayD<F>, b: &ArrayD<F>) -> bool {
+    a.shape() == b.shape() && a.iter().zip(b.iter()).all(|(&x, &y)| same(x, y))
+}
+
+/// NaN-aware equality of two call results (errors compared by `Debug`).
+pub fn same_called<T>(a: &Called<T>, b: &Called<T>, eq: impl Fn(&T, &T) -> bool) -> bool {
+    match (a, b) {
+        (Ok(Ok(x)), Ok(Ok(y))) => eq(x, y),
+        (Ok(Err(x)), Ok(Err(y))) => format!("{x:?}") == format!("{y:?}"),
+        (Err(_), Err(_)) => true,
+        _ => false,
+    }
+}
+
+/// `|a - b| <= rel * max(|a|, |b|)` (or both equal, NaN-aware).
+pub fn close(a: f64, b: f64, rel: f64) -> bool {
+    a == b || (a.is_nan() && b.is_nan()) || (a - b).abs() <= rel * a.abs().max(b.abs())
+}
+
+/// Whether `v` equals `want`, NaN-aware (error payloads carry `f64`).
+pub fn same_f64(v: f64, want: f64) -> bool {
+    (v.is_nan() && want.is_nan()) || v == want
+}
+
+/// The largest finite magnitude among `values` (0 if none).
+pub fn max_abs<F: LossFloat>(values: impl IntoIterator<Item = F>) -> f64 {
+    values
+        .into_iter()
+        .map(|v| v.to_f64_().abs())
+        .filter(|v| v.is_finite())
+        .fold(0.0, f64::max)
+}
+
+/// The domain of per-class weights, alpha and pos_weight, and of the
+/// softmax scalar alpha: 0, or a normal `f32` number (so the same loss
+/// serves `f32` inputs and `1 / Σ w` cannot overflow).
+pub fn weight_ok(v: f64) -> bool {
+    v == 0.0 || (f64::from(f32::MIN_POSITIVE)..=f64::from(f32::MAX)).contains(&v)
+}
+
+/// The domain of `gamma`: `[0, f32::MAX]`.
+pub fn gamma_ok(v: f64) -> bool {
+    (0.0..=f64::from(f32::MAX)).contains(&v)
+}
+
+/// `bound < limit` (false for NaN).
+pub fn below(bound: f64, limit: f64) -> bool {
+    bound < limit
+}
+
+/// What an `Ok` result's numbers look like.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Numbers {
+    /// All finite.
+    Finite,
+    /// Some `±inf`, no NaN.
+    Inf,
+    /// Some NaN.
+    NaN,
+}
+
+/// Classifies a set of numbers.
+pub fn numbers<F: LossFloat>(values: impl IntoIterator<Item = F>) -> Numbers {
+    let mut out = Numbers::Finite;
+    for v in values {
+        if v.is_nan() {
+            return Numbers::NaN;
+        }
+        if v.is_infinite() {
+            out = Numbers::Inf;
+        }
+    }
+    out
+}
+
+/// Judges the numbers of one `Ok` result: `bound` is an upper bound on
+/// the magnitude of the true result (inf allowed only above
+/// `F::MAX / 64`), `known` the known bugs the input matches. Returns an
+/// error message for a violation.
+pub fn judge<F: LossFloat>(
+    stats: &mut Stats,
+    nums: Numbers,
+    bound: f64,
+    known: &[&'static str],
+) -> Result<(), String> {
+    let limit = F::max_value().to_f64_() / 64.0;
+    let bad = match nums {
+        Numbers::Finite => return Ok(()),
+        Numbers::Inf if bound >= limit || bound.is_nan() => {
+            stats.overflow += 1;
+            return Ok(());
+        }
+        Numbers::Inf => format!("inf although the result is bounded by {bound:e}"),
+        Numbers::NaN => "NaN".to_string(),
+    };
+    match known.first() {
+        Some(k) if TOLERATE_KNOWN_BUGS => {
+            *stats.known.entry(k).or_default() += 1;
+            Ok(())
+        }
+        _ => Err(bad),
+    }
+}
+
+/// A public method.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Method {
+    Forward,
+    ForwardBackward,
+    ForwardBackwardInto,
+    PerTarget,
+    PerTargetBackward,
+}
+
+pub const METHODS: [Method; 5] = [
+    Method::Forward,
+    Method::ForwardBackward,
+    Method::ForwardBackwardInto,
+    Method::PerTarget,
+    Method::PerTargetBackward,
+];
+
+/// The results of every method on one case.
+pub struct Outs<F> {
+    pub fwd: Called<F>,
+    pub fb: Called<(F, ArrayD<F>)>,
+    pub fbi: Called<(F, ArrayD<F>)>,
+    pub pt: Called<ArrayD<F>>,
+    pub ptb: Called<ArrayD<F>>,
+}
+
+/// What the numbers of `m`'s `Ok` result look like (`None` if not `Ok`).
+pub fn outs_numbers<F: LossFloat>(o: &Outs<F>, m: Method) -> Option<Numbers> {
+    let one = |v: F| numbers([v]);
+    Some(match m {
+        Method::Forward => one(*o.fwd.as_ref().ok()?.as_ref().ok()?),
+        Method::ForwardBackward => {
+            let (l, g) = o.fb.as_ref().ok()?.as_ref().ok()?;
+            numbers(g.iter().copied().chain([*l]))
+        }
+        Method::ForwardBackwardInto => {
+            let (l, g) = o.fbi.as_ref().ok()?.as_ref().ok()?;
+            numbers(g.iter().copied().chain([*l]))
+        }
+        Method::PerTarget => numbers(o.pt.as_ref().ok()?.as_ref().ok()?.iter().copied()),
+        Method::PerTargetBackward => numbers(o.ptb.as_ref().ok()?.as_ref().ok()?.iter().copied()),
+    })
+}
+
+pub fn result_of<F: LossFloat>(o: &Outs<F>, m: Method) -> Result<Result<(), &LossError>, &String> {
+    fn strip<T>(c: &Called<T>) -> Result<Result<(), &LossError>, &String> {
+        match c {
+            Ok(Ok(_)) => Ok(Ok(())),
+            Ok(Err(e)) => Ok(Err(e)),
+            Err(p) => Err(p),
+        }
+    }
+    match m {
+        Method::Forward => strip(&o.fwd),
+        Method::ForwardBackward => strip(&o.fb),
+        Method::ForwardBackwardInto => strip(&o.fbi),
+        Method::PerTarget => strip(&o.pt),
+        Method::PerTargetBackward => strip(&o.ptb),
+    }
+}
