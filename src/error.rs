@@ -199,6 +199,14 @@ pub enum LossError {
         /// The value computed.
         value: f64,
     },
+    /// A sample weight of `compute_sample_weight_multi` (the product of the
+    /// sample's per-output class weights) exceeds `f64::MAX`.
+    NonFiniteSampleWeight {
+        /// The sample (row of `y`).
+        position: usize,
+        /// The value computed (`inf`).
+        value: f64,
+    },
     /// A multi-label column has no positives or no negatives, so
     /// `pos_weight = n_neg / n_pos` is undefined or 0, and the zero-frequency
     /// policy is `Error`.
@@ -336,6 +344,10 @@ impl fmt::Display for LossError {
             } => write!(
                 f,
                 "the weight of class {class} (index {index}) is {value}: the counts are too extreme"
+            ),
+            LossError::NonFiniteSampleWeight { position, value } => write!(
+                f,
+                "the weight of sample {position} is {value}: the product of its per-output class weights exceeds the float range"
             ),
             LossError::DegenerateColumn {
                 column,

@@ -1,10 +1,12 @@
 //! Property tests for `focal_loss::class_weight`: the balanced identities,
 //! scale invariance, and finite positive weights for every scheme under
-//! every zero-frequency policy but `Error`.
+//! every zero-frequency policy but `Error`; the identities for counts
+//! anywhere in the `f64` range (errors only where a weight truly exceeds
+//! `f64::MAX`), and bitwise the plain formulas for ordinary counts.
 
 use focal_loss::class_weight::{
-    self, compute_class_weight, compute_sample_weight, pos_weight, ClassWeight, Normalization,
-    SampleClassWeight, Scheme, Weighting, ZeroFrequency,
+    self, compute_class_weight, compute_sample_weight, compute_sample_weight_multi, pos_weight,
+    ClassWeight, Normalization, SampleClassWeight, Scheme, Weighting, ZeroFrequency,
 };
 use focal_loss::LossError;
 use ndarray::Array2;
@@ -310,4 +312,201 @@ fn invalid_parameters_are_rejected() {
         pos_weight(&ndarray::array![[0.0, 0.5]], ZeroFrequency::Error),
         Err(LossError::InvalidTarget { .. })
     ));
+}
+
+/// Any finite, non-negative count: every binary exponent about equally
+/// likely (subnormals and 0 included), the extremes themselves, and
+/// ordinary counts.
+fn extreme_count() -> impl Strategy<Value = f64> {
+    prop_oneof![
+        (0_u64..0x7ff0_0000_0000_0000).prop_map(f64::from_bits),
+        (1_u64..1 << 52).prop_map(f64::from_bits),
+        Just(f64::MAX),
+        Just(5e-324),
+        1.0_f64..1e6,
+    ]
+}
+
+/// 1..8 extreme counts.
+fn extreme_counts() -> impl Strategy<Value = Vec<f64>> {
+    prop::collection::vec(extreme_count(), 1..8)
+}
+
+/// `c_i / Σ c` for each count, with the counts scaled by `2^-8` (exact but
+/// for shares far below `2^-1000`) where their sum overflows.
+fn shares(c: &[f64]) -> Vec<f64> {
+    let scale = if c.iter().sum::<f64>().is_finite() {
+        1.0
+    } else {
+        1.0 / 256.0
+    };
+    let n: f64 = c.iter().map(|&x| x * scale).sum();
+    c.iter().map(|&x| x * scale / n).collect()
+}
+
+/// `log2(c_i / Σ c)`, exact to rounding for any counts (also subnormal
+/// ones, and sums beyond `f64::MAX`).
+fn log2_shares(c: &[f64]) -> Vec<f64> {
+    let n: f64 = c.iter().map(|&x| x / 256.0).sum();
+    c.iter().map(|&x| x.log2() - n.log2() - 8.0).collect()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    /// The normalisations hold for counts anywhere in the `f64` range, even
+    /// where `Σ w_c`, `Σ n_c` or `n_c w_c` overflow or are subnormal:
+    /// `SumToK` never fails (its weights are at most `K'`) and sums to `K'`;
+    /// `MeanOne` gives `Σ (n_c / n) w_c = 1`, or an `inf` weight error.
+    #[test]
+    fn normalizations_hold_for_extreme_counts(counts in extreme_counts(), scheme in schemes()) {
+        let recipe = Weighting::new(scheme)?.with_zero_frequency(ZeroFrequency::Fixed(0.0))?;
+        let present: Vec<usize> = (0..counts.len()).filter(|&c| counts[c] > 0.0).collect();
+        let k = present.len() as f64;
+        let w = recipe.with_normalization(Normalization::SumToK).from_counts(&counts)?;
+        prop_assert!(w.iter().all(|x| x.is_finite() && *x >= 0.0), "{:?}", w);
+        let sum: f64 = present.iter().map(|&c| w[c]).sum();
+        prop_assert!(near(sum, k, 4.0 * k), "{} vs {} ({:?})", sum, k, w);
+        match recipe.with_normalization(Normalization::MeanOne).from_counts(&counts) {
+            Ok(w) => {
+                prop_assert!(w.iter().all(|x| x.is_finite() && *x >= 0.0), "{:?}", w);
+                let share = shares(&counts);
+                let total: f64 = present.iter().map(|&c| share[c] * w[c]).sum();
+                prop_assert!(near(total, 1.0, 4.0 * k), "{} ({:?})", total, w);
+            }
+            Err(e) => prop_assert!(
+                matches!(e, LossError::NonFiniteWeight { value, .. } if value == f64::INFINITY),
+                "{}", e
+            ),
+        }
+    }
+
+    /// `Balanced` is an error exactly when a true weight `n / (K n_c)`
+    /// exceeds `f64::MAX` (up to a margin for rounding); otherwise each
+    /// weight satisfies `K (n_c / n) w_c = 1`, however extreme the counts.
+    #[test]
+    fn balanced_overflows_only_when_the_weight_does(counts in extreme_counts()) {
+        prop_assume!(counts.iter().all(|&c| c > 0.0));
+        let k = counts.len() as f64;
+        let log2_w: Vec<f64> = log2_shares(&counts).iter().map(|s| -s - k.log2()).collect();
+        let got = Weighting::default().from_counts(&counts);
+        let first_over = log2_w.iter().position(|&l| l > 1024.0 + 1e-9);
+        if let Some(index) = first_over {
+            prop_assert!(
+                matches!(&got, Err(LossError::NonFiniteWeight { index: i, value, .. })
+                    if *i <= index && *value == f64::INFINITY),
+                "{:?} (log2 weights {:?})", got, log2_w
+            );
+        }
+        if log2_w.iter().all(|&l| l < 1024.0 - 1e-9) {
+            let w = got?;
+            let share = shares(&counts);
+            for c in 0..counts.len() {
+                prop_assert!(near(k * share[c] * w[c], 1.0, 4.0), "class {}: {:?}", c, w);
+            }
+        }
+    }
+
+    /// For ordinary counts the weights are bitwise the plain `f64` formulas
+    /// (scikit-learn's `n / (K n_c)` included), normalisations too.
+    #[test]
+    fn ordinary_counts_give_the_plain_formulas_bitwise(
+        counts in prop::collection::vec(
+            prop_oneof![1e-3_f64..1e6, (1_u32..1000).prop_map(f64::from)],
+            1..12,
+        ),
+    ) {
+        let n: f64 = counts.iter().sum();
+        let k = counts.len() as f64;
+        let plain = |f: &dyn Fn(f64) -> f64| counts.iter().map(|&c| f(c)).collect::<Vec<f64>>();
+        let recipe = |s: Scheme, norm: Normalization| {
+            Weighting::new(s)
+                .map(|w| w.with_normalization(norm))
+                .and_then(|w| w.from_counts(&counts))
+        };
+        prop_assert_eq!(recipe(Scheme::Balanced, Normalization::None)?, plain(&|c| n / (k * c)));
+        prop_assert_eq!(recipe(Scheme::InverseFrequency, Normalization::None)?, plain(&|c| n / c));
+        prop_assert_eq!(
+            recipe(Scheme::InverseSqrtFrequency, Normalization::None)?,
+            plain(&|c| (n / c).sqrt())
+        );
+        let inverse = plain(&|c| n / c);
+        let to_k = k / inverse.iter().sum::<f64>();
+        prop_assert_eq!(
+            recipe(Scheme::InverseFrequency, Normalization::SumToK)?,
+            inverse.iter().map(|w| w * to_k).collect::<Vec<f64>>()
+        );
+        let to_n = n / counts.iter().zip(&inverse).map(|(c, w)| c * w).sum::<f64>();
+        prop_assert_eq!(
+            recipe(Scheme::InverseFrequency, Normalization::MeanOne)?,
+            inverse.iter().map(|w| w * to_n).collect::<Vec<f64>>()
+        );
+    }
+
+    /// Two-output sample weights are the plain products `a b` (correctly
+    /// rounded, as one `f64` multiplication is), or, where a product
+    /// exceeds `f64::MAX`, an error naming the first such sample.
+    #[test]
+    fn sample_weight_products(
+        weights in prop::collection::vec(extreme_count(), 4),
+        rows in prop::collection::vec((0_i64..2, 0_i64..2), 1..6),
+    ) {
+        let map = |a: f64, b: f64| ClassWeight::Custom([(0_i64, a), (1, b)].into());
+        let cw = SampleClassWeight::PerOutput(vec![
+            map(weights[0], weights[1]),
+            map(weights[2], weights[3]),
+        ]);
+        let y = Array2::from_shape_fn((rows.len(), 2), |(i, j)| {
+            if j == 0 { rows[i].0 } else { rows[i].1 }
+        });
+        let got = compute_sample_weight_multi(&cw, &y, None);
+        let want: Vec<f64> = rows
+            .iter()
+            .map(|&(a, b)| weights[a as usize] * weights[2 + b as usize])
+            .collect();
+        match want.iter().position(|w| w.is_infinite()) {
+            Some(position) => prop_assert_eq!(
+                got,
+                Err(LossError::NonFiniteSampleWeight { position, value: f64::INFINITY })
+            ),
+            None => prop_assert_eq!(got, Ok(want)),
+        }
+    }
+
+    /// `pos_weight` with any pseudo-count: finite, or an error naming a
+    /// column whose true weight `(n_neg + k) / (n_pos + k)` exceeds `MAX`.
+    #[test]
+    fn pos_weight_with_extreme_pseudo_counts(
+        k in extreme_count(),
+        (rows, bits) in (1_usize..6)
+            .prop_flat_map(|r| (Just(r), prop::collection::vec(any::<bool>(), r * 3))),
+    ) {
+        prop_assume!(k > 0.0);
+        let y = Array2::from_shape_vec((rows, 3), bits.iter().map(|&b| u8::from(b)).collect())
+            .map_err(|e| TestCaseError::fail(e.to_string()))?;
+        match pos_weight(&y, ZeroFrequency::PseudoCount(k)) {
+            Ok(w) => prop_assert!(w.iter().all(|x| x.is_finite() && *x >= 0.0), "{:?}", w),
+            Err(LossError::NonFiniteWeight { index, value, .. }) => {
+                let n_pos = y.column(index).iter().filter(|&&v| v == 1).count() as f64;
+                let n_neg = rows as f64 - n_pos;
+                // The true weight's log2 exceeds 1024.
+                let log2 = (n_neg + k).log2() - (n_pos + k).log2();
+                prop_assert!(value == f64::INFINITY && log2 > 1023.99, "{} {}", value, log2);
+            }
+            Err(e) => prop_assert!(false, "{}", e),
+        }
+    }
+}
+
+/// A product of per-output weights whose intermediate value overflows but
+/// whose result does not is computed: `MAX * 2 * 0.25 = MAX / 2`.
+#[test]
+fn sample_weight_product_comes_back_into_range() {
+    let custom = |w: f64| ClassWeight::Custom([(1_i64, w)].into());
+    let cw = SampleClassWeight::PerOutput(vec![custom(f64::MAX), custom(2.0), custom(0.25)]);
+    let y = ndarray::array![[1_i64, 1, 1], [2, 2, 2]];
+    assert_eq!(
+        compute_sample_weight_multi(&cw, &y, None),
+        Ok(vec![f64::MAX / 2.0, 1.0])
+    );
 }

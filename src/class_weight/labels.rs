@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 use std::fmt::Debug;
 
+use super::wide::Wide;
 use crate::error::LossError;
 
 /// Maps each class to its index in `classes`.
@@ -51,7 +52,8 @@ pub(super) fn index_labels<T: Ord + Debug>(
 
 /// `n_c = Σ_{idx_i = c} s_i` over `k` classes, after checking the sample
 /// weights as scikit-learn's `_check_sample_weight` does (length, finite,
-/// not all zero) and, beyond it, non-negative.
+/// not all zero) and, beyond it, non-negative. The sums are [`Wide`], so a
+/// class's total weight may exceed `f64::MAX`.
 ///
 /// # Errors
 ///
@@ -62,7 +64,7 @@ pub(super) fn weighted_counts(
     idx: &[usize],
     k: usize,
     sample_weight: &[f64],
-) -> Result<Vec<f64>, LossError> {
+) -> Result<Vec<Wide>, LossError> {
     if sample_weight.len() != idx.len() {
         return Err(LossError::ShapeMismatch {
             what: "sample_weight",
@@ -83,9 +85,9 @@ pub(super) fn weighted_counts(
     if sample_weight.iter().all(|&s| s == 0.0) {
         return Err(LossError::ZeroTotalWeight { samples: idx.len() });
     }
-    let mut counts = crate::params::class_table(k, 0.0)?;
+    let mut counts = crate::params::class_table(k, Wide::ZERO)?;
     for (&i, &s) in idx.iter().zip(sample_weight) {
-        counts[i] += s;
+        counts[i] = counts[i].add(Wide::new(s));
     }
     Ok(counts)
 }

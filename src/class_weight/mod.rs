@@ -29,6 +29,32 @@
 //! count. No function in this module returns `inf` or NaN: a weight that
 //! would not be finite is an error.
 //!
+//! ## Extreme counts
+//!
+//! Sums, products and ratios of counts and weights (`n = Σ n_c`, `K n_c`,
+//! `Σ w_c`, `Σ n_c w_c`, the product over outputs) are computed with an
+//! unbounded exponent, so they neither overflow nor lose precision to
+//! subnormal intermediates: a result is an error only when the weight itself
+//! exceeds `f64::MAX`, and a weight too small for `f64` rounds to a
+//! subnormal or 0. Where no intermediate leaves the normal range, the
+//! result is bitwise the plain `f64` formula (scikit-learn's included).
+//!
+//! ```
+//! use focal_loss::class_weight::{Normalization, Scheme, Weighting};
+//!
+//! // K n_c = 2 MAX overflows; the weight MAX / (2 MAX) does not.
+//! let w = Weighting::default().from_counts(&[1.0, f64::MAX])?;
+//! assert_eq!(w[1], 0.5);
+//! // Σ n_c w_c overflows; MeanOne still holds.
+//! let w = Weighting::new(Scheme::Enet { c: 1.02 })?
+//!     .with_normalization(Normalization::MeanOne)
+//!     .from_counts(&[f64::MAX, f64::MAX])?;
+//! assert_eq!(w, vec![1.0, 1.0]);
+//! // A weight beyond f64::MAX is an error.
+//! assert!(Weighting::default().from_counts(&[5e-324, 1.0]).is_err());
+//! # Ok::<(), focal_loss::LossError>(())
+//! ```
+//!
 //! ## Example
 //!
 //! ```
@@ -50,6 +76,7 @@ mod sample;
 mod schemes;
 mod sklearn;
 mod weighting;
+mod wide;
 
 pub use multilabel::pos_weight;
 pub use sample::{compute_sample_weight, compute_sample_weight_multi, SampleClassWeight};

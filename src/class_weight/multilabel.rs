@@ -24,7 +24,9 @@ use crate::error::LossError;
 ///
 /// [`LossError::InvalidTarget`] for an entry other than 0 or 1 (naming its
 /// `[row, column]`); [`LossError::InvalidParameter`] for an invalid policy
-/// parameter; [`LossError::DegenerateColumn`] as above.
+/// parameter; [`LossError::DegenerateColumn`] as above;
+/// [`LossError::NonFiniteWeight`] (naming the column) when a pseudo-count
+/// so small makes `(n_neg + k) / k` exceed `f64::MAX`.
 ///
 /// # Examples
 ///
@@ -67,7 +69,18 @@ where
         .map(|(column, &n_pos)| {
             let n_neg = n_samples - n_pos;
             match zero {
-                ZeroFrequency::PseudoCount(k) => Ok((n_neg as f64 + k) / (n_pos as f64 + k)),
+                ZeroFrequency::PseudoCount(k) => {
+                    let value = (n_neg as f64 + k) / (n_pos as f64 + k);
+                    if value.is_finite() {
+                        Ok(value)
+                    } else {
+                        Err(LossError::NonFiniteWeight {
+                            class: format!("{column:?}"),
+                            index: column,
+                            value,
+                        })
+                    }
+                }
                 _ if n_pos > 0 && n_neg > 0 => Ok(n_neg as f64 / n_pos as f64),
                 ZeroFrequency::Fixed(w) => Ok(w),
                 ZeroFrequency::Error => Err(LossError::DegenerateColumn {

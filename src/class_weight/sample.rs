@@ -8,6 +8,7 @@ use ndarray::{ArrayBase, Data, Ix2};
 
 use super::labels::unique;
 use super::sklearn::{class_weight_of, ClassWeight, Spec};
+use super::wide::Wide;
 use super::Weighting;
 use crate::error::LossError;
 
@@ -120,7 +121,10 @@ pub fn compute_sample_weight<T: Ord + Debug>(
 /// [`LossError::NeedsPerOutputWeights`] for `Uniform` or `Custom` with more
 /// than one output; [`LossError::PerOutputCount`] for a `PerOutput` list
 /// whose length is not the number of outputs (or with a single output);
-/// then the errors of [`compute_sample_weight`], output by output.
+/// then the errors of [`compute_sample_weight`], output by output;
+/// [`LossError::NonFiniteSampleWeight`] for the first sample whose product
+/// of weights exceeds `f64::MAX` (products too small to represent round to
+/// 0).
 ///
 /// # Examples
 ///
@@ -184,7 +188,10 @@ fn sample_weight_of<T: Ord + Debug>(
         }
         _ => {}
     }
-    let mut weights = vec![1.0; n_samples];
+    // The product in `Wide` arithmetic: an intermediate product beyond the
+    // float range may come back (`MAX * 2 * 0.25`); where the `f64` product
+    // does not overflow it is bitwise the same.
+    let mut weights = vec![Wide::ONE; n_samples];
     for (k, column) in columns.iter().enumerate() {
         let spec = match class_weight {
             SampleClassWeight::Uniform => Spec::Uniform,
@@ -204,10 +211,21 @@ fn sample_weight_of<T: Ord + Debug>(
             }
         };
         for (w, wk) in weights.iter_mut().zip(column_weights) {
-            *w *= wk;
+            *w = w.mul(Wide::new(wk));
         }
     }
-    Ok(weights)
+    weights
+        .iter()
+        .enumerate()
+        .map(|(position, w)| {
+            let value = w.to_f64();
+            if value.is_finite() {
+                Ok(value)
+            } else {
+                Err(LossError::NonFiniteSampleWeight { position, value })
+            }
+        })
+        .collect()
 }
 
 /// scikit-learn's subsample rule for one output: `Balanced` weights of the

@@ -1,5 +1,6 @@
 //! The re-weighting schemes: how a class's weight follows from its count.
 
+use super::wide::Wide;
 use crate::error::LossError;
 
 /// ENet's default constant `c` in `w_c = 1 / ln(c + p_c)` (Paszke et al. 2016).
@@ -188,31 +189,47 @@ impl Scheme {
 
     /// Writes the scheme's weight for every class in `present` (the classes
     /// with `c_i > 0`), from the (pseudo-)counts `c`.
-    pub(super) fn weights(self, c: &[f64], present: &[usize], w: &mut [f64]) {
-        let n: f64 = c.iter().sum();
-        let k = present.len() as f64;
+    ///
+    /// In [`Wide`] arithmetic, so that `n = Σ c`, `K' n_c` and the ratios
+    /// do not overflow (or lose precision for subnormal counts) where the
+    /// weight itself is representable; where the `f64` formula does not
+    /// overflow the result is bitwise the same.
+    pub(super) fn weights(self, c: &[Wide], present: &[usize], w: &mut [Wide]) {
+        let n = Wide::sum(c.iter().copied());
+        let k = Wide::new(present.len() as f64);
         let median = match self {
             Scheme::MedianFrequency => median(present.iter().map(|&i| c[i]).collect()),
-            _ => 0.0,
+            _ => Wide::ZERO,
         };
         for &i in present {
             w[i] = match self {
-                Scheme::Balanced => n / (k * c[i]),
-                Scheme::InverseFrequency => n / c[i],
-                Scheme::InverseSqrtFrequency => (n / c[i]).sqrt(),
-                Scheme::EffectiveNumber { beta } => {
-                    if beta == 0.0 {
-                        1.0
-                    } else {
-                        // 1 - β^n = -expm1(n ln β), accurate for β near 1.
-                        (1.0 - beta) / -(c[i] * beta.ln()).exp_m1()
-                    }
-                }
-                Scheme::MedianFrequency => median / c[i],
-                Scheme::Enet { c: enet_c } => 1.0 / (enet_c + c[i] / n).ln(),
+                Scheme::Balanced => n.div(k.mul(c[i])),
+                Scheme::InverseFrequency => n.div(c[i]),
+                Scheme::InverseSqrtFrequency => n.div(c[i]).sqrt(),
+                Scheme::EffectiveNumber { beta } => effective(beta, c[i]),
+                Scheme::MedianFrequency => median.div(c[i]),
+                Scheme::Enet { c: enet_c } => Wide::new(1.0 / (enet_c + c[i].div(n).to_f64()).ln()),
             };
         }
     }
+}
+
+/// `(1 - β) / (1 - β^{n_c})` for `n_c > 0`, with `1 - β^{n_c} =
+/// -expm1(n_c ln β)` (accurate for `β` near 1); where `n_c ln β` is
+/// subnormal (or 0) in `f64`, `expm1` is the identity there and the product
+/// is kept in [`Wide`] precision.
+fn effective(beta: f64, count: Wide) -> Wide {
+    if beta == 0.0 {
+        return Wide::ONE;
+    }
+    let ln_beta = beta.ln();
+    let x = count.to_f64() * ln_beta;
+    let one_minus_power = if x > -f64::MIN_POSITIVE {
+        count.mul(Wide::new(-ln_beta))
+    } else {
+        Wide::new(-x.exp_m1())
+    };
+    Wide::new(1.0 - beta).div(one_minus_power)
 }
 
 impl Default for Scheme {
@@ -224,13 +241,13 @@ impl Default for Scheme {
 
 /// The median of a non-empty list (the mean of the middle two for an even
 /// length, as `numpy.median`); 0 for an empty one.
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(f64::total_cmp);
+fn median(mut v: Vec<Wide>) -> Wide {
+    v.sort_by(Wide::order);
     let m = v.len() / 2;
     match v.len() {
-        0 => 0.0,
+        0 => Wide::ZERO,
         len if len % 2 == 1 => v[m],
-        _ => (v[m - 1] + v[m]) / 2.0,
+        _ => v[m - 1].add(v[m]).half(),
     }
 }
 
@@ -240,9 +257,21 @@ mod tests {
 
     #[test]
     fn median_matches_numpy_convention() {
-        assert_eq!(median(vec![3.0, 1.0, 2.0]), 2.0);
-        assert_eq!(median(vec![4.0, 1.0, 2.0, 3.0]), 2.5);
-        assert_eq!(median(vec![]), 0.0);
+        let med = |v: &[f64]| median(v.iter().map(|&x| Wide::new(x)).collect()).to_f64();
+        assert_eq!(med(&[3.0, 1.0, 2.0]), 2.0);
+        assert_eq!(med(&[4.0, 1.0, 2.0, 3.0]), 2.5);
+        assert_eq!(med(&[]), 0.0);
+        // The middle two sum beyond f64::MAX.
+        assert_eq!(med(&[f64::MAX, f64::MAX]), f64::MAX);
+    }
+
+    #[test]
+    fn effective_number_keeps_subnormal_products() {
+        // n_c ln(β) is subnormal in f64: (1 - β) / (n_c |ln β|) ≈ 1e300.
+        let beta = 1.0 - 1e-16;
+        let w = effective(beta, Wide::new(1e-300)).to_f64();
+        let want = (1.0 - beta) / -beta.ln() * 1e300;
+        assert!((w - want).abs() <= 1e-14 * want, "{w:e} vs {want:e}");
     }
 
     #[test]

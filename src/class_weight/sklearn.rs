@@ -72,6 +72,8 @@ pub enum ClassWeight<T> {
 /// [`LossError::ZeroTotalWeight`] — "Sample weights must contain at least one
 /// non-zero number" (also for empty `y` and `classes`);
 /// [`LossError::ZeroClassWeight`] where scikit-learn returns `inf`;
+/// [`LossError::NonFiniteWeight`] where a weight exceeds `f64::MAX` (sample
+/// weights so extreme that `Σs / (K S_c)` does);
 /// `Custom`: [`LossError::UnknownClassWeightKey`] — "The classes, [..], are
 /// not in class_weight"; [`LossError::InvalidClassWeight`].
 ///

@@ -4,6 +4,7 @@
 use std::fmt::Debug;
 
 use super::labels::{class_index, index_labels, weighted_counts};
+use super::wide::Wide;
 use super::{Normalization, Scheme, ZeroFrequency};
 use crate::error::LossError;
 
@@ -14,7 +15,9 @@ use crate::error::LossError;
 /// Steps: counts `n_c` → the zero-frequency policy (`PseudoCount(k)`:
 /// `n_c += k` for every class; `Fixed(w)`: classes with `n_c = 0` are set
 /// aside and get `w`) → the scheme on the classes with `n_c > 0` → the
-/// normalisation over those classes. A weight that is not finite is an error.
+/// normalisation over those classes. A weight that exceeds `f64::MAX` is an
+/// error; intermediate sums and products never overflow (see the
+/// [module docs](super#extreme-counts)).
 ///
 /// `Weighting::default()` is scikit-learn's `'balanced'` with the `Error`
 /// policy and no normalisation.
@@ -140,7 +143,7 @@ impl Weighting {
     /// non-finite count; under the `Error` policy
     /// [`LossError::ClassNotInLabels`] for a zero count and
     /// [`LossError::ZeroTotalWeight`] for an empty `counts`;
-    /// [`LossError::NonFiniteWeight`] if a weight overflows.
+    /// [`LossError::NonFiniteWeight`] if a weight exceeds `f64::MAX`.
     ///
     /// # Examples
     ///
@@ -161,6 +164,7 @@ impl Weighting {
                 });
             }
         }
+        let counts: Vec<Wide> = counts.iter().map(|&x| Wide::new(x)).collect();
         self.weigh(counts, None, &|i| format!("{i:?}"))
     }
 
@@ -181,8 +185,8 @@ impl Weighting {
     /// ```
     pub fn from_labels(&self, labels: &[usize], n_classes: usize) -> Result<Vec<f64>, LossError> {
         let raw = super::count_labels(labels, n_classes)?;
-        let counts: Vec<f64> = raw.iter().map(|&c| c as f64).collect();
-        self.weigh(&counts, Some(&raw), &|i| format!("{i:?}"))
+        let counts: Vec<Wide> = raw.iter().map(|&c| Wide::new(c as f64)).collect();
+        self.weigh(counts, Some(&raw), &|i| format!("{i:?}"))
     }
 
     /// Weights for the given `classes` (any ordered label type, in the
@@ -202,7 +206,7 @@ impl Weighting {
     /// negative or non-finite sample weight; [`LossError::ZeroTotalWeight`]
     /// if all sample weights are 0; under `Error`
     /// [`LossError::ClassNotInLabels`] and [`LossError::ZeroClassWeight`];
-    /// [`LossError::NonFiniteWeight`] if a weight overflows.
+    /// [`LossError::NonFiniteWeight`] if a weight exceeds `f64::MAX`.
     ///
     /// # Examples
     ///
@@ -239,26 +243,29 @@ impl Weighting {
         }
         let counts = match sample_weight {
             Some(sw) => weighted_counts(&idx, classes.len(), sw)?,
-            None => raw.iter().map(|&c| c as f64).collect(),
+            None => raw.iter().map(|&c| Wide::new(c as f64)).collect(),
         };
-        self.weigh(&counts, Some(&raw), &name)
+        self.weigh(counts, Some(&raw), &name)
     }
 
     /// The recipe on validated counts; `raw` (sample counts, if known)
     /// tells a class without samples from one whose samples weigh 0.
+    ///
+    /// Counts, weights and the normalisation's sums are [`Wide`] numbers;
+    /// only the final weights are rounded to `f64`, so a weight is an error
+    /// only when it truly exceeds `f64::MAX`.
     fn weigh(
         &self,
-        counts: &[f64],
+        mut c: Vec<Wide>,
         raw: Option<&[usize]>,
         name: &dyn Fn(usize) -> String,
     ) -> Result<Vec<f64>, LossError> {
-        let mut c = counts.to_vec();
         match self.zero {
             ZeroFrequency::Error => {
                 if c.is_empty() {
                     return Err(LossError::ZeroTotalWeight { samples: 0 });
                 }
-                if let Some(index) = c.iter().position(|&x| x == 0.0) {
+                if let Some(index) = c.iter().position(|x| x.is_zero()) {
                     return Err(match raw {
                         Some(r) if r[index] > 0 => LossError::ZeroClassWeight {
                             class: name(index),
@@ -272,47 +279,54 @@ impl Weighting {
                     });
                 }
             }
-            ZeroFrequency::PseudoCount(k) => c.iter_mut().for_each(|x| *x += k),
+            ZeroFrequency::PseudoCount(k) => {
+                let k = Wide::new(k);
+                c.iter_mut().for_each(|x| *x = x.add(k));
+            }
             ZeroFrequency::Fixed(_) => {}
         }
-        let present: Vec<usize> = (0..c.len()).filter(|&i| c[i] > 0.0).collect();
-        let mut w = vec![0.0; c.len()];
+        let present: Vec<usize> = (0..c.len()).filter(|&i| !c[i].is_zero()).collect();
+        let mut w = vec![Wide::ZERO; c.len()];
         self.scheme.weights(&c, &present, &mut w);
         self.normalize(&c, &present, &mut w);
-        if let ZeroFrequency::Fixed(fixed) = self.zero {
-            for (wi, &ci) in w.iter_mut().zip(&c) {
-                if ci == 0.0 {
-                    *wi = fixed;
-                }
+        let fixed = match self.zero {
+            ZeroFrequency::Fixed(fixed) => fixed,
+            _ => 0.0,
+        };
+        let mut out = vec![fixed; c.len()];
+        for &index in &present {
+            let value = w[index].to_f64();
+            if !value.is_finite() {
+                return Err(LossError::NonFiniteWeight {
+                    class: name(index),
+                    index,
+                    value,
+                });
             }
+            out[index] = value;
         }
-        match w.iter().position(|x| !x.is_finite()) {
-            Some(index) => Err(LossError::NonFiniteWeight {
-                class: name(index),
-                index,
-                value: w[index],
-            }),
-            None => Ok(w),
-        }
+        Ok(out)
     }
 
-    /// Rescales the weights of the classes in `present`.
-    fn normalize(&self, c: &[f64], present: &[usize], w: &mut [f64]) {
+    /// Rescales the weights of the classes in `present`: by `K' / Σ w_c`
+    /// (`SumToK`) or `n / Σ n_c w_c` (`MeanOne`), the sums in [`Wide`]
+    /// arithmetic so that they neither overflow nor lose subnormal products.
+    fn normalize(&self, c: &[Wide], present: &[usize], w: &mut [Wide]) {
         if present.is_empty() {
             return;
         }
         let scale = match self.norm {
             Normalization::None => return,
             Normalization::SumToK => {
-                present.len() as f64 / present.iter().map(|&i| w[i]).sum::<f64>()
+                Wide::new(present.len() as f64).div(Wide::sum(present.iter().map(|&i| w[i])))
             }
             Normalization::MeanOne => {
-                let n: f64 = c.iter().sum();
-                n / present.iter().map(|&i| c[i] * w[i]).sum::<f64>()
+                let n = Wide::sum(c.iter().copied());
+                n.div(Wide::sum(present.iter().map(|&i| c[i].mul(w[i]))))
             }
         };
         for &i in present {
-            w[i] *= scale;
+            w[i] = w[i].mul(scale);
         }
     }
 }

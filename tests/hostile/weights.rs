@@ -385,17 +385,3 @@ pub fn run(op: &Op) -> Called<Out> {
 }
 
 pub use super::weights_oracle::check;
-
-/// Whether `op` hits a known, reported non-finite result.
-pub fn known_output(op: &Op) -> Option<&'static str> {
-    match op {
-        Op::PosWeight(_, ZeroFrequency::PseudoCount(_))
-        | Op::PosWeightInt(_, ZeroFrequency::PseudoCount(_)) => {
-            Some("pos_weight: (n_neg + k) / (n_pos + k) overflows for a tiny pseudo-count k")
-        }
-        Op::SampleWeightMulti(..) => {
-            Some("compute_sample_weight_multi: the product over outputs overflows to inf")
-        }
-        _ => None,
-    }
-}
