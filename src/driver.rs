@@ -5,8 +5,9 @@
 
 use crate::error::{unravel, LossError};
 use crate::float::LossFloat;
+use crate::guard::{self, Magnitudes, Outs, Scale};
 use crate::kernel::softmax::{self, Outputs, SoftmaxSpec, TargetSlice, Weights};
-use crate::kernel::{Geom, KernelError, Upstream};
+use crate::kernel::{Geom, KernelError};
 use crate::reduction::Reduction;
 use crate::targets::TargetView;
 use ndarray::{
@@ -37,6 +38,8 @@ struct Prepared<'a, 'b, F> {
     count: usize,
     /// Sum over non-ignored positions of the weight that scaled each.
     weight_sum: f64,
+    /// Bounds for the range guard.
+    mags: Magnitudes,
 }
 
 /// Borrows a standard-layout array as a slice.
@@ -128,6 +131,11 @@ pub(crate) fn check_len(what: &'static str, len: usize, c: usize) -> Result<(), 
     }
 }
 
+/// Largest total probability-target mass accepted, `2^512`: with weights
+/// and `gamma` at most `f32::MAX`, every intermediate of the gradient
+/// (`Σ w t g`, at most `w · mass · (gamma + 1)`) then stays below `f64::MAX`.
+const MAX_TARGET_MASS: f64 = 1.340_780_792_994_259_7e154;
+
 fn prepare<'a, 'b, F: LossFloat>(
     cfg: &Config<'_, F>,
     logits: ArrayViewD<'a, F>,
@@ -141,7 +149,7 @@ fn prepare<'a, 'b, F: LossFloat>(
         check_len(weight_name(cfg), v.len(), geom.c)?;
     }
     let wt = |k: usize| w.at(k).to_f64_();
-    let (t, count, weight_sum) = match targets {
+    let (t, count, weight_sum, mass) = match targets {
         TargetView::Index(t) => {
             check_positions("targets", shape, t.shape())?;
             let t = contiguous(t);
@@ -161,27 +169,45 @@ fn prepare<'a, 'b, F: LossFloat>(
                 count += 1;
                 ws += wt(y);
             }
-            (Tgt::Index(t), count, ws)
+            (Tgt::Index(t), count, ws, 1.0)
         }
         TargetView::Probs(t) => {
             check_shape("targets", shape, t.shape())?;
             let t = contiguous(t);
             let eps = smoothing(cfg).to_f64_();
             let cf = geom.c as f64;
-            let mut ws = 0.0;
+            let (mut ws, mut mass) = (0.0, 0.0);
             for (i, &v) in slice_of(&t).iter().enumerate() {
-                if !(v.is_finite() && v >= F::zero()) {
-                    return Err(LossError::InvalidTarget {
+                let bad = |expected| {
+                    Err(LossError::InvalidTarget {
                         position: unravel(i, shape),
                         value: v.to_f64_(),
-                        expected: "a finite, non-negative probability",
-                    });
+                        expected,
+                    })
+                };
+                if !(v.is_finite() && v >= F::zero()) {
+                    return bad("a finite, non-negative probability");
                 }
                 let k = (i / geom.m) % geom.c;
-                ws += wt(k) * ((1.0 - eps) * v.to_f64_() + eps / cf);
+                let tp = (1.0 - eps) * v.to_f64_() + eps / cf;
+                ws += wt(k) * tp;
+                mass += tp;
+                if mass > MAX_TARGET_MASS {
+                    return bad(
+                        "probabilities whose total over the batch is at most 2^512 (1.3e154)",
+                    );
+                }
             }
-            (Tgt::Probs(t), geom.positions(), ws)
+            (Tgt::Probs(t), geom.positions(), ws, mass)
         }
+    };
+    let weight = match w {
+        Weights::Uniform(v) => v.to_f64_(),
+        Weights::PerClass(v) => v.iter().fold(0.0_f64, |a, x| a.max(x.to_f64_())),
+    };
+    let gamma = match cfg.spec.kind {
+        softmax::SoftmaxKind::Focal { gamma, .. } => gamma.to_f64_(),
+        _ => 0.0,
     };
     Ok(Prepared {
         z: contiguous(logits),
@@ -189,6 +215,11 @@ fn prepare<'a, 'b, F: LossFloat>(
         geom,
         count,
         weight_sum,
+        mags: Magnitudes {
+            weight,
+            mass,
+            gamma,
+        },
     })
 }
 
@@ -207,6 +238,44 @@ fn smoothing<F: LossFloat>(cfg: &Config<'_, F>) -> F {
     }
 }
 
+/// Per-class weights as `f64` (empty for uniform weights).
+fn wide_weights<F: LossFloat>(w: Weights<'_, F>) -> Vec<f64> {
+    match w {
+        Weights::Uniform(_) => Vec::new(),
+        Weights::PerClass(v) => v.iter().map(|x| x.to_f64_()).collect(),
+    }
+}
+
+/// `cfg` in `f64`, with exactly its (already rounded) parameter values, so
+/// that the guard's wide path computes the same loss; `w64` holds the
+/// per-class weights ([`wide_weights`]).
+fn wide_config<'w, F: LossFloat>(cfg: &Config<'_, F>, w64: &'w [f64]) -> Config<'w, f64> {
+    use softmax::SoftmaxKind as K;
+    let kind = match cfg.spec.kind {
+        K::Nll => K::Nll,
+        K::CrossEntropy { smoothing } => K::CrossEntropy {
+            smoothing: smoothing.to_f64_(),
+        },
+        K::Focal { gamma, smoothing } => K::Focal {
+            gamma: gamma.to_f64_(),
+            smoothing: smoothing.to_f64_(),
+        },
+    };
+    let weight = match cfg.spec.weight {
+        Weights::Uniform(v) => Weights::Uniform(v.to_f64_()),
+        Weights::PerClass(_) => Weights::PerClass(w64),
+    };
+    Config {
+        spec: SoftmaxSpec {
+            kind,
+            weight,
+            ignore_index: cfg.spec.ignore_index,
+        },
+        reduction: cfg.reduction,
+        input_name: cfg.input_name,
+    }
+}
+
 /// The reduction denominator; `None` when it is zero (loss and gradient 0).
 pub(crate) fn denominator(reduction: Reduction, count: usize, weight_sum: f64) -> Option<f64> {
     let d = match reduction {
@@ -218,7 +287,75 @@ pub(crate) fn denominator(reduction: Reduction, count: usize, weight_sum: f64) -
 }
 
 impl<F: LossFloat> Prepared<'_, '_, F> {
-    fn run(&self, cfg: &Config<'_, F>, out: Outputs<'_, '_, F>) -> Result<f64, LossError> {
+    /// Runs the call through the range guard (see [`guard`]).
+    fn execute(
+        &self,
+        cfg: &Config<'_, F>,
+        reduction: Scale<'_, F>,
+        per_target: Option<&mut [F]>,
+        grad: Option<(&mut [F], Scale<'_, F>)>,
+    ) -> Result<f64, LossError> {
+        guard::execute(
+            self.geom,
+            self.mags,
+            reduction,
+            per_target,
+            grad,
+            |o| self.run(cfg, o),
+            |o| {
+                let w64 = wide_weights(cfg.spec.weight);
+                self.widen().run(&wide_config(cfg, &w64), o)
+            },
+        )
+        .map(|sum| match (&self.t, cfg.spec.kind) {
+            (Tgt::Index(t), softmax::SoftmaxKind::Nll) if sum.is_nan() => {
+                self.nll_sum_scaled(cfg, slice_of(t))
+            }
+            _ => sum,
+        })
+    }
+
+    /// `Σ -w_y x_y` with every term scaled by `2^-200` and the sum scaled
+    /// back: NLL is the one loss whose per-position terms take both signs
+    /// (log-probabilities are not checked to be `<= 0`, as in PyTorch), so
+    /// terms beyond `f64::MAX` of both signs sum to NaN although the true
+    /// sum may be representable. Only called when that happened.
+    fn nll_sum_scaled(&self, cfg: &Config<'_, F>, t: &[usize]) -> f64 {
+        let z = slice_of(&self.z);
+        let Geom { c, m, .. } = self.geom;
+        let down = 2.0_f64.powi(-200);
+        let mut sum = 0.0;
+        for (p, &y) in t.iter().enumerate() {
+            if cfg.spec.ignore_index != Some(y) {
+                let x = z[p / m * c * m + y * m + p % m].to_f64_();
+                sum -= (cfg.spec.weight.at(y).to_f64_() * down) * x;
+            }
+        }
+        sum * 2.0_f64.powi(200)
+    }
+
+    /// An `f64` copy of the inputs (the guard's wide path).
+    fn widen(&self) -> Prepared<'static, '_, f64> {
+        let wide = |a: &CowArray<'_, F, IxDyn>| CowArray::from(a.map(|v| v.to_f64_()));
+        Prepared {
+            z: wide(&self.z),
+            t: match &self.t {
+                Tgt::Index(t) => Tgt::Index(CowArray::from(t.view())),
+                Tgt::Probs(t) => Tgt::Probs(wide(t)),
+            },
+            geom: self.geom,
+            count: self.count,
+            weight_sum: self.weight_sum,
+            mags: self.mags,
+        }
+    }
+
+    fn run(
+        &self,
+        cfg: &Config<'_, F>,
+        (per_target, grad): Outs<'_, '_, F>,
+    ) -> Result<f64, LossError> {
+        let out = Outputs { per_target, grad };
         let z = slice_of(&self.z);
         let t = match &self.t {
             Tgt::Index(t) => TargetSlice::Index(slice_of(t)),
@@ -239,6 +376,12 @@ impl<F: LossFloat> Prepared<'_, '_, F> {
     fn denominator(&self, reduction: Reduction) -> Option<f64> {
         denominator(reduction, self.count, self.weight_sum)
     }
+
+    /// The reduction's gradient scale.
+    fn scale(&self, reduction: Reduction) -> Scale<'static, F> {
+        self.denominator(reduction)
+            .map_or(Scale::Zero, Scale::Divide)
+    }
 }
 
 /// Reduced loss.
@@ -248,13 +391,8 @@ pub(crate) fn forward<F: LossFloat>(
     targets: TargetView<'_, F>,
 ) -> Result<F, LossError> {
     let prep = prepare(cfg, logits, targets)?;
-    let sum = prep.run(
-        cfg,
-        Outputs {
-            per_target: None,
-            grad: None,
-        },
-    )?;
+    let scale = prep.scale(cfg.reduction);
+    let sum = prep.execute(cfg, scale, None, None)?;
     Ok(match prep.denominator(cfg.reduction) {
         Some(d) => F::from_f64_(sum / d),
         None => F::zero(),
@@ -271,16 +409,8 @@ pub(crate) fn forward_backward_into<F: LossFloat, S: DataMut<Elem = F>, D: Dimen
     let prep = prepare(cfg, logits, targets)?;
     check_shape("grad", prep.z.shape(), grad.shape())?;
     let denom = prep.denominator(cfg.reduction);
-    let scale = denom.map_or(F::zero(), |d| F::from_f64_(1.0 / d));
-    let sum = with_contiguous_mut(grad, |g| {
-        prep.run(
-            cfg,
-            Outputs {
-                per_target: None,
-                grad: Some((g, Upstream::Uniform(scale))),
-            },
-        )
-    })?;
+    let scale = prep.scale(cfg.reduction);
+    let sum = with_contiguous_mut(grad, |g| prep.execute(cfg, scale, None, Some((g, scale))))?;
     Ok(denom.map_or(F::zero(), |d| F::from_f64_(sum / d)))
 }
 
@@ -293,15 +423,10 @@ pub(crate) fn per_target<F: LossFloat, D: RemoveAxis>(
 ) -> Result<Array<F, D::Smaller>, LossError> {
     let prep = prepare(cfg, logits, targets)?;
     let mut out = Array::zeros(dim.remove_axis(Axis(1)));
-    with_contiguous_mut(&mut out, |o| {
-        prep.run(
-            cfg,
-            Outputs {
-                per_target: Some(o),
-                grad: None,
-            },
-        )
-    })?;
+    // The path (see `guard`) follows the loss's reduction, so that these
+    // losses agree with `forward`'s.
+    let scale = prep.scale(cfg.reduction);
+    with_contiguous_mut(&mut out, |o| prep.execute(cfg, scale, Some(o), None))?;
     Ok(out)
 }
 
@@ -321,13 +446,8 @@ pub(crate) fn per_target_backward<F: LossFloat, D: Dimension, S: Data<Elem = F>,
     check_finite_slice("upstream", u, &pshape)?;
     let mut grad = Array::zeros(dim);
     with_contiguous_mut(&mut grad, |g| {
-        prep.run(
-            cfg,
-            Outputs {
-                per_target: None,
-                grad: Some((g, Upstream::PerPosition(u))),
-            },
-        )
+        let vjp = Scale::PerPosition(u);
+        prep.execute(cfg, Scale::Divide(1.0), None, Some((g, vjp)))
     })?;
     Ok(grad)
 }

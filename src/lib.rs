@@ -76,7 +76,7 @@
 //! | call | a class index `>= C` that is not the ignore index | [`TargetOutOfRange`](LossError::TargetOutOfRange) |
 //! | call | NaN or `+inf` anywhere in the input (ignored positions included); NaN or `±inf` in `upstream` | [`NonFiniteInput`](LossError::NonFiniteInput) (the first one) |
 //! | call | a `-inf` logit on a class the target puts weight on | [`MaskedTarget`](LossError::MaskedTarget) |
-//! | call | a probability target negative, NaN or infinite; a binary target outside `[0, 1]` where not masked | [`InvalidTarget`](LossError::InvalidTarget) |
+//! | call | a probability target negative, NaN or infinite, or one where the batch's total target mass passes `2^512`; a binary target outside `[0, 1]` where not masked | [`InvalidTarget`](LossError::InvalidTarget) |
 //!
 //! Parameters are limited to what `f32` represents because one configured
 //! loss serves both precisions. The [`class_weight`] and [`metrics`]
@@ -102,17 +102,25 @@
 //!
 //! **Finite in, finite out.** For finite inputs the results are finite, for
 //! logits up to `±1e300` in `f64` and `±1e4` in `f32`, for `gamma` in
-//! `(0, 1)` where `p_t = 1` exactly, and around masked classes. Where the
-//! true result itself exceeds the precision's range (cross-entropy of the
-//! logits `[MAX, -MAX]`, say) the loss is `+inf` while the gradient stays
-//! finite. Per-position losses are computed in the input's precision before
-//! they are reduced, so one that exceeds the range (an `f32` weight of
-//! `3e38` times a loss of 10) overflows even where the reduced mean would
-//! not: keep weights, probability targets and `upstream` well inside the
-//! range of the precision.
+//! `(0, 1)` where `p_t = 1` exactly, and around masked classes; never NaN.
+//! Where the true result itself exceeds the precision's range
+//! (cross-entropy of the logits `[MAX, -MAX]`, say) the loss is `+inf`
+//! while the gradient stays finite. Extreme but valid magnitudes — weights
+//! near `f32::MAX`, large probability-target masses, a huge `gamma` or
+//! `upstream`, a tiny `WeightedMean` denominator — are detected before the
+//! kernels run: an `f32` call is then computed in `f64` (from copies, so it
+//! allocates) and rounded back, and so is an `f32` call whose loss came out
+//! non-finite; an `f64` call gets its gradient scaled after the kernel
+//! (`u · g`, never a difference of overflowed products). Ordinary inputs
+//! take neither path. The one limit left is in `f64`: a single
+//! per-position term beyond `f64::MAX` (a weight of `3e38` times a loss of
+//! `1e300`, say) is `inf` even where the reduced mean would not be.
+//! Probability targets must total at most `2^512` (`1.3e154`) over the
+//! batch ([`InvalidTarget`](LossError::InvalidTarget) otherwise), which keeps
+//! every intermediate of the gradient finite.
 //!
 //! **Precision.** Losses and gradients are computed in the input's
-//! precision; per-position losses are summed in `f64` in a fixed order, so
+//! precision (but see the `f64` fallback above); per-position losses are summed in `f64` in a fixed order, so
 //! results do not depend on the number of threads. For the same
 //! (`f32`-representable) inputs, an `f32` result `a` and the `f64` result
 //! `b` satisfy `|a - b| <= 1e-6 S + 1e-5 |b|`, with `S` the largest class
@@ -146,6 +154,7 @@ mod driver;
 mod error;
 mod float;
 mod focal;
+mod guard;
 mod kernel;
 mod methods;
 pub mod metrics;

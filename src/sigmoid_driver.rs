@@ -11,8 +11,9 @@ use crate::driver::{
 };
 use crate::error::{unravel, LossError};
 use crate::float::LossFloat;
+use crate::guard::{self, Magnitudes, Outs, Scale};
 use crate::kernel::sigmoid::{self, Alpha, Outputs, SigmoidSpec};
-use crate::kernel::{Geom, KernelError, Upstream};
+use crate::kernel::{Geom, KernelError};
 use crate::reduction::Reduction;
 use ndarray::{Array, ArrayBase, ArrayViewD, Data, DataMut, Dimension, IxDyn};
 use std::borrow::Cow;
@@ -196,6 +197,8 @@ struct Prepared<'a, 'b, F: Clone> {
     shape: IxDyn,
     /// Number of non-ignored elements.
     count: usize,
+    /// Bounds for the range guard.
+    mags: Magnitudes,
 }
 
 /// A view's elements in row-major order, borrowed when already contiguous.
@@ -248,6 +251,8 @@ fn prepare<'a, 'b, F: LossFloat>(
             value: t[i].to_f64_(),
             expected: "a number in [0, 1]",
         })?;
+    let max =
+        |v: Option<&[F]>| v.map_or(1.0, |v| v.iter().fold(0.0_f64, |a, x| a.max(x.to_f64_())));
     Ok(Prepared {
         z: flat(logits),
         t,
@@ -255,11 +260,75 @@ fn prepare<'a, 'b, F: LossFloat>(
         geom,
         shape,
         count,
+        mags: Magnitudes {
+            weight: max(spec.weight) * max(spec.pos_weight).max(1.0),
+            mass: 1.0,
+            gamma: spec.gamma.to_f64_(),
+        },
     })
 }
 
 impl<F: LossFloat> Prepared<'_, '_, F> {
-    fn run(&self, spec: &SigmoidSpec<'_, F>, out: Outputs<'_, '_, F>) -> Result<f64, LossError> {
+    /// Runs the call through the range guard (see [`guard`]).
+    fn execute(
+        &self,
+        spec: &SigmoidSpec<'_, F>,
+        reduction: Scale<'_, F>,
+        per_target: Option<&mut [F]>,
+        grad: Option<(&mut [F], Scale<'_, F>)>,
+    ) -> Result<f64, LossError> {
+        guard::execute(
+            self.geom,
+            self.mags,
+            reduction,
+            per_target,
+            grad,
+            |o| self.run(spec, o),
+            |o| {
+                let wide = |v: &[F]| v.iter().map(|x| x.to_f64_()).collect::<Vec<f64>>();
+                let alpha = match spec.alpha {
+                    Alpha::PerClass(a) => wide(a),
+                    _ => Vec::new(),
+                };
+                let weight = spec.weight.map(wide);
+                let pos_weight = spec.pos_weight.map(wide);
+                // Exactly the (already rounded) parameters of `spec`.
+                let spec64 = SigmoidSpec {
+                    gamma: spec.gamma.to_f64_(),
+                    alpha: match spec.alpha {
+                        Alpha::None => Alpha::None,
+                        Alpha::Scalar(a) => Alpha::Scalar(a.to_f64_()),
+                        Alpha::PerClass(_) => Alpha::PerClass(&alpha),
+                    },
+                    weight: weight.as_deref(),
+                    pos_weight: pos_weight.as_deref(),
+                    smoothing: spec.smoothing.to_f64_(),
+                };
+                self.widen().run(&spec64, o)
+            },
+        )
+    }
+
+    /// An `f64` copy of the inputs (the guard's wide path).
+    fn widen(&self) -> Prepared<'static, '_, f64> {
+        let wide = |a: &[F]| Cow::Owned(a.iter().map(|v| v.to_f64_()).collect());
+        Prepared {
+            z: wide(&self.z),
+            t: wide(&self.t),
+            ignore: self.ignore.as_deref().map(Cow::Borrowed),
+            geom: self.geom,
+            shape: self.shape.clone(),
+            count: self.count,
+            mags: self.mags,
+        }
+    }
+
+    fn run(
+        &self,
+        spec: &SigmoidSpec<'_, F>,
+        (per_target, grad): Outs<'_, '_, F>,
+    ) -> Result<f64, LossError> {
+        let out = Outputs { per_target, grad };
         let z = &self.z[..];
         sigmoid::run(spec, z, &self.t, self.ignore.as_deref(), self.geom, out).map_err(
             |e| match e {
@@ -295,14 +364,10 @@ pub(crate) fn forward<F: LossFloat>(
     targets: BinaryTargetView<'_, F>,
 ) -> Result<F, LossError> {
     let prep = prepare(&cfg.spec, logits, targets)?;
-    let out = Outputs {
-        per_target: None,
-        grad: None,
-    };
-    let sum = prep.run(&cfg.spec, out)?;
-    Ok(prep
-        .denominator(&cfg.spec, cfg.reduction)
-        .map_or(F::zero(), |d| F::from_f64_(sum / d)))
+    let denom = prep.denominator(&cfg.spec, cfg.reduction);
+    let scale = denom.map_or(Scale::Zero, Scale::Divide);
+    let sum = prep.execute(&cfg.spec, scale, None, None)?;
+    Ok(denom.map_or(F::zero(), |d| F::from_f64_(sum / d)))
 }
 
 /// Reduced loss, and its gradient written into `grad` (logits' shape).
@@ -315,13 +380,9 @@ pub(crate) fn forward_backward_into<F: LossFloat, S: DataMut<Elem = F>, D: Dimen
     let prep = prepare(&cfg.spec, logits, targets)?;
     check_shape("grad", prep.shape.slice(), grad.shape())?;
     let denom = prep.denominator(&cfg.spec, cfg.reduction);
-    let scale = denom.map_or(F::zero(), |d| F::from_f64_(1.0 / d));
+    let scale = denom.map_or(Scale::Zero, Scale::Divide);
     let sum = with_contiguous_mut(grad, |g| {
-        let out = Outputs {
-            per_target: None,
-            grad: Some((g, Upstream::Uniform(scale))),
-        };
-        prep.run(&cfg.spec, out)
+        prep.execute(&cfg.spec, scale, None, Some((g, scale)))
     })?;
     Ok(denom.map_or(F::zero(), |d| F::from_f64_(sum / d)))
 }
@@ -334,14 +395,12 @@ pub(crate) fn per_target<F: LossFloat, D: Dimension>(
     targets: BinaryTargetView<'_, F>,
 ) -> Result<Array<F, D>, LossError> {
     let prep = prepare(&cfg.spec, logits, targets)?;
+    // The path (see `guard`) follows the loss's reduction, so that these
+    // losses agree with `forward`'s.
+    let denom = prep.denominator(&cfg.spec, cfg.reduction);
+    let scale = denom.map_or(Scale::Zero, Scale::Divide);
     let mut out = Array::zeros(dim);
-    with_contiguous_mut(&mut out, |o| {
-        let outs = Outputs {
-            per_target: Some(o),
-            grad: None,
-        };
-        prep.run(&cfg.spec, outs)
-    })?;
+    with_contiguous_mut(&mut out, |o| prep.execute(&cfg.spec, scale, Some(o), None))?;
     Ok(out)
 }
 
@@ -359,11 +418,8 @@ pub(crate) fn per_target_backward<F: LossFloat, D: Dimension, S: Data<Elem = F>,
     check_finite_slice("upstream", &u, prep.shape.slice())?;
     let mut grad = Array::zeros(dim);
     with_contiguous_mut(&mut grad, |g| {
-        let out = Outputs {
-            per_target: None,
-            grad: Some((g, Upstream::PerPosition(&u))),
-        };
-        prep.run(&cfg.spec, out)
+        let vjp = Scale::PerPosition(&u);
+        prep.execute(&cfg.spec, Scale::Divide(1.0), None, Some((g, vjp)))
     })?;
     Ok(grad)
 }

@@ -297,15 +297,17 @@ fn index_row<F: LossFloat>(
         SoftmaxKind::CrossEntropy { smoothing: eps } => {
             let lse = row.lse(z)?;
             let zy = row.unmasked(z, y)?;
-            let mut loss = (F::one() - eps) * wy * lse.neg_lp(zy);
+            // `wmul`: a zero weight times an infinite -ln p (a logit spread
+            // beyond the float range) contributes 0, not NaN.
+            let mut loss = wmul((F::one() - eps) * wy, lse.neg_lp(zy));
             let cf = F::from_f64_(row.c as f64);
             let e = eps / cf;
             if eps > F::zero() {
                 let mut acc = F::zero();
                 for k in 0..row.c {
-                    acc = acc + w.at(k) * lse.neg_lp(row.unmasked(z, k)?);
+                    acc = acc + wmul(w.at(k), lse.neg_lp(row.unmasked(z, k)?));
                 }
-                loss = loss + e * acc;
+                loss = loss + wmul(e, acc);
             }
             if let Some((g, s)) = grad {
                 let coef = (F::one() - eps) * wy + e * weight_sum;
@@ -340,8 +342,18 @@ fn index_row<F: LossFloat>(
                 }
                 g[row.at(y)] = g[row.at(y)] + f;
             }
-            Ok(-wy * md * lp)
+            Ok(-wmul(wy, md * lp))
         }
+    }
+}
+
+/// `w v`, with `0 v = 0` even for an infinite `v`.
+#[inline(always)]
+fn wmul<F: LossFloat>(w: F, v: F) -> F {
+    if w == F::zero() {
+        F::zero()
+    } else {
+        w * v
     }
 }
 
@@ -373,10 +385,10 @@ fn soft_row<F: LossFloat>(
             let wt = w.at(k) * t;
             if is_focal {
                 let (md, gf) = focal_terms(lp, gamma);
-                loss = loss - wt * md * lp;
+                loss = loss - wmul(wt, md * lp);
                 gk = wt * gf;
             } else {
-                loss = loss - wt * lp;
+                loss = loss - wmul(wt, lp);
                 gk = -wt;
             }
             gsum = gsum + gk;

@@ -61,19 +61,33 @@ pub(crate) fn tile<F: LossFloat>(
         *vj = k.ignore != Some(v);
         *yj = if *vj { v } else { 0 };
     }
-    // Row maxima; `chk` turns NaN if any value is NaN or infinite (v * 0).
+    // Row maxima and minima; `chk` turns NaN if any value is NaN or
+    // infinite (v * 0).
     let mut mx = [F::neg_infinity(); LANES];
+    let mut mn = [F::infinity(); LANES];
     let mut chk = [F::zero(); LANES];
     let mx = &mut mx[..np];
+    let mn = &mut mn[..np];
     let chk = &mut chk[..np];
     for cl in 0..c {
-        for ((m, ck), &v) in mx.iter_mut().zip(chk.iter_mut()).zip(zrow(cl)) {
+        for (((m, n), ck), &v) in mx
+            .iter_mut()
+            .zip(mn.iter_mut())
+            .zip(chk.iter_mut())
+            .zip(zrow(cl))
+        {
             *ck = *ck + v * F::zero();
             *m = if v > *m { v } else { *m };
+            *n = if v < *n { v } else { *n };
         }
     }
-    if chk.iter().any(|v| v.is_nan()) {
-        // NaN, +inf, or -inf (masked classes): the scalar kernel handles it.
+    // NaN, +inf, or -inf (masked classes), or a row whose spread max - min
+    // overflows (log-probabilities of -inf): the scalar kernel handles it.
+    let spread_ok = mx
+        .iter()
+        .zip(&*mn)
+        .fold(true, |ok, (&a, &b)| ok & ((a - b) < F::infinity()));
+    if !spread_ok || chk.iter().any(|v| v.is_nan()) {
         return Err(Fallback);
     }
     let mut zy = [F::zero(); LANES];
@@ -184,6 +198,15 @@ pub(crate) fn tile<F: LossFloat>(
             }
         }
         None => {}
+    }
+    // A non-finite loss (an overflow, or `0 * inf` where smoothing's `eps / C`
+    // underflows): the scalar kernel computes it with its limits.
+    let finite = loss
+        .iter()
+        .zip(&*valid)
+        .fold(true, |ok, (&l, &v)| ok & (!v | (l.abs() < F::infinity())));
+    if !finite {
+        return Err(Fallback);
     }
     Ok(finish(tl, c, loss, valid, out, es))
 }

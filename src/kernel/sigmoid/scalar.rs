@@ -13,6 +13,10 @@ use crate::kernel::{Geom, KernelError};
 pub(crate) fn element<F: LossFloat>(x: F, y: F, gamma: F, w: F, pw: F, want_grad: bool) -> (F, F) {
     let one = F::one();
     let zero = F::zero();
+    if w == zero {
+        // Not `0 * inf` where the BCE term overflows (x near -MAX, pw > 1).
+        return (zero, zero);
+    }
     // e = exp(-|x|) in (0, 1]; σ(|x|) = 1 / (1 + e), σ(-|x|) = e / (1 + e),
     // sp(-|x|) = ln1p(e), sp(|x|) = |x| + ln1p(e).
     let e = (-x.abs()).exp();
@@ -41,12 +45,48 @@ pub(crate) fn element<F: LossFloat>(x: F, y: F, gamma: F, w: F, pw: F, want_grad
         let q = y * b + ym * a;
         (q.powf(gamma), a * b / q)
     };
-    let loss = w * bce * m;
+    let loss = if bce.is_infinite() {
+        // `pw y sp(-x)` overflowed (x near -MAX, pw > 1) while the focal
+        // factor m may be tiny: multiply in log space.
+        let ln_m = if y == one {
+            -gamma * sp_x
+        } else if y == zero {
+            -gamma * sp_mx
+        } else {
+            gamma * q_ln(y, ym, a, b)
+        };
+        w * (ln_sum(pw * y, sp_mx, ym, sp_x) + ln_m).exp()
+    } else {
+        w * (bce * m)
+    };
     if !want_grad {
         return (loss, zero);
     }
-    let d = w * m * ((ym * a - pw * y * b) + gamma * (ym - y) * (r * bce));
+    // r -> 0 faster than bce -> inf as |x| grows: take the limit 0 where
+    // r underflows and bce overflows (x near -MAX with pw > 1).
+    let rb = if r == zero { zero } else { r * bce };
+    let d = w * m * ((ym * a - pw * y * b) + gamma * (ym - y) * rb);
     (loss, d)
+}
+
+/// `ln(y b + (1 - y) a)`, the log of the focal base for a soft target.
+fn q_ln<F: LossFloat>(y: F, ym: F, a: F, b: F) -> F {
+    (y * b + ym * a).ln()
+}
+
+/// `ln(p u + q v)` for `p, q >= 0`, `u, v >= 0`, not both products zero,
+/// without forming the (overflowing) products.
+fn ln_sum<F: LossFloat>(p: F, u: F, q: F, v: F) -> F {
+    let term = |c: F, x: F| {
+        if c > F::zero() && x > F::zero() {
+            c.ln() + x.ln()
+        } else {
+            F::neg_infinity()
+        }
+    };
+    let (s, t) = (term(p, u), term(q, v));
+    let (hi, lo) = if s >= t { (s, t) } else { (t, s) };
+    hi + (lo - hi).exp().ln_1p()
 }
 
 /// The reference kernel: std maths, one element at a time. Returns the

@@ -251,9 +251,11 @@ fn math<F: LossFloat, const P: u8, const HARD: bool, const GRAD: bool>(
             };
             (gamma * lnq).vexp()
         };
-        loss[i] = w * bce * mm;
+        loss[i] = w * (bce * mm);
         if GRAD {
-            d[i] = w * mm * (db + gamma * (ym - yv) * (r * bce));
+            // As in the scalar kernel: 0, not 0 * inf, where r underflows.
+            let rb = if r == zero { zero } else { r * bce };
+            d[i] = w * mm * (db + gamma * (ym - yv) * rb);
         }
     }
 }
@@ -327,6 +329,15 @@ fn block<F: LossFloat>(
             *lv = if i { zero } else { *lv };
             *dv = if i { zero } else { *dv };
         }
+    }
+    // A loss or derivative that left the range (x near ±MAX with pw > 1):
+    // the scalar kernel computes it in log space.
+    let ok = loss
+        .iter()
+        .fold(true, |ok, &v| ok & (v.abs() < F::infinity()))
+        && (!want_grad || d.iter().fold(true, |ok, &v| ok & (v.abs() < F::infinity())));
+    if !ok {
+        return Err(Fallback);
     }
     acc.push(loss);
     if let Some(pt) = pt {
