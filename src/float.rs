@@ -30,6 +30,10 @@ pub trait LossFloat:
     /// Branch-free `exp` that vectorises (see `kernel::vmath`).
     #[doc(hidden)]
     fn vexp(self) -> Self;
+    /// [`LossFloat::vexp`] with fused multiply-adds: only for callers
+    /// compiled with the `fma` target feature (elsewhere a libm call).
+    #[doc(hidden)]
+    fn vexp_fma(self) -> Self;
     /// Branch-free `ln` for `x >= 0` that vectorises.
     #[doc(hidden)]
     fn vln(self) -> Self;
@@ -42,6 +46,10 @@ impl LossFloat for f32 {
     #[inline(always)]
     fn vexp(self) -> Self {
         vmath::exp_f32(self)
+    }
+    #[inline(always)]
+    fn vexp_fma(self) -> Self {
+        vmath::exp_f32_with::<true>(self)
     }
     #[inline(always)]
     fn vln(self) -> Self {
@@ -69,6 +77,10 @@ impl LossFloat for f64 {
     #[inline(always)]
     fn vexp(self) -> Self {
         vmath::exp_f64(self)
+    }
+    #[inline(always)]
+    fn vexp_fma(self) -> Self {
+        vmath::exp_f64_with::<true>(self)
     }
     #[inline(always)]
     fn vln(self) -> Self {

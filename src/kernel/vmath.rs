@@ -15,9 +15,37 @@
 //! - `expm1` (for `x <= 0`): Taylor series for `|x| < 1/2`, `exp(x) - 1`
 //!   beyond, where no cancellation occurs.
 
+/// `a * b + c`, fused (one rounding) when `FMA`: only where the caller
+/// runs with the `fma` target feature enabled, else it is a libm call.
+#[inline(always)]
+fn madd32<const FMA: bool>(a: f32, b: f32, c: f32) -> f32 {
+    if FMA {
+        a.mul_add(b, c)
+    } else {
+        a * b + c
+    }
+}
+
+/// `a * b + c`, fused when `FMA` (see [`madd32`]).
+#[inline(always)]
+fn madd64<const FMA: bool>(a: f64, b: f64, c: f64) -> f64 {
+    if FMA {
+        a.mul_add(b, c)
+    } else {
+        a * b + c
+    }
+}
+
 /// `e^x` in `f32`.
 #[inline(always)]
 pub(crate) fn exp_f32(x: f32) -> f32 {
+    exp_f32_with::<false>(x)
+}
+
+/// `e^x` in `f32`; with fused multiply-adds when `FMA` (for callers
+/// compiled with the `fma` target feature).
+#[inline(always)]
+pub(crate) fn exp_f32_with<const FMA: bool>(x: f32) -> f32 {
     const LOG2E: f32 = std::f32::consts::LOG2_E;
     const LN2_HI: f32 = 0.693_359_4;
     const LN2_LO: f32 = -2.121_944_4e-4;
@@ -26,18 +54,18 @@ pub(crate) fn exp_f32(x: f32) -> f32 {
     let xc = x.clamp(LO, HI);
     // Round to nearest with the 1.5 * 2^23 trick: `kf`'s low mantissa bits
     // hold n, so neither libm nor a float-to-int conversion is needed.
-    let kf = xc * LOG2E + 12_582_912.0;
+    let kf = madd32::<FMA>(xc, LOG2E, 12_582_912.0);
     let n = kf - 12_582_912.0;
-    let r = xc - n * LN2_HI - n * LN2_LO;
+    let r = madd32::<FMA>(-n, LN2_LO, madd32::<FMA>(-n, LN2_HI, xc));
     // Minimax polynomial for (e^r - 1 - r) / r^2 on |r| <= ln2/2 (the
     // classic Cephes `expf` coefficients).
     let mut q = 1.987_569_2e-4;
-    q = q * r + 1.398_199_9e-3;
-    q = q * r + 8.333_452e-3;
-    q = q * r + 4.166_579_6e-2;
-    q = q * r + 1.666_666_5e-1;
-    q = q * r + 0.5;
-    let p = q * r * r + r + 1.0;
+    q = madd32::<FMA>(q, r, 1.398_199_9e-3);
+    q = madd32::<FMA>(q, r, 8.333_452e-3);
+    q = madd32::<FMA>(q, r, 4.166_579_6e-2);
+    q = madd32::<FMA>(q, r, 1.666_666_5e-1);
+    q = madd32::<FMA>(q, r, 0.5);
+    let p = madd32::<FMA>(q * r, r, r) + 1.0;
     let scale = f32::from_bits(kf.to_bits().wrapping_sub(0x4B40_0000 - 127) << 23);
     if x < LO {
         0.0
@@ -49,6 +77,13 @@ pub(crate) fn exp_f32(x: f32) -> f32 {
 /// `e^x` in `f64`.
 #[inline(always)]
 pub(crate) fn exp_f64(x: f64) -> f64 {
+    exp_f64_with::<false>(x)
+}
+
+/// `e^x` in `f64`; with fused multiply-adds when `FMA` (see
+/// [`exp_f32_with`]).
+#[inline(always)]
+pub(crate) fn exp_f64_with<const FMA: bool>(x: f64) -> f64 {
     const LOG2E: f64 = std::f64::consts::LOG2_E;
     const LN2_HI: f64 = 6.931_471_803_691_238e-1;
     const LN2_LO: f64 = 1.908_214_929_270_587_7e-10;
@@ -56,24 +91,28 @@ pub(crate) fn exp_f64(x: f64) -> f64 {
     const HI: f64 = 709.0;
     let xc = x.clamp(LO, HI);
     // Round to nearest with the 1.5 * 2^52 trick (see `exp_f32`).
-    let kf = xc * LOG2E + 6_755_399_441_055_744.0;
+    let kf = madd64::<FMA>(xc, LOG2E, 6_755_399_441_055_744.0);
     let n = kf - 6_755_399_441_055_744.0;
-    let r = (xc - n * LN2_HI) - n * LN2_LO;
+    let r = madd64::<FMA>(-n, LN2_LO, madd64::<FMA>(-n, LN2_HI, xc));
     // Taylor coefficients 1/k!, k = 0..=13, evaluated by Horner's rule.
     let mut p = 1.0 / 6_227_020_800.0;
-    p = p * r + 1.0 / 479_001_600.0;
-    p = p * r + 1.0 / 39_916_800.0;
-    p = p * r + 1.0 / 3_628_800.0;
-    p = p * r + 1.0 / 362_880.0;
-    p = p * r + 1.0 / 40_320.0;
-    p = p * r + 1.0 / 5_040.0;
-    p = p * r + 1.0 / 720.0;
-    p = p * r + 1.0 / 120.0;
-    p = p * r + 1.0 / 24.0;
-    p = p * r + 1.0 / 6.0;
-    p = p * r + 0.5;
-    p = p * r + 1.0;
-    p = p * r + 1.0;
+    for c in [
+        1.0 / 479_001_600.0,
+        1.0 / 39_916_800.0,
+        1.0 / 3_628_800.0,
+        1.0 / 362_880.0,
+        1.0 / 40_320.0,
+        1.0 / 5_040.0,
+        1.0 / 720.0,
+        1.0 / 120.0,
+        1.0 / 24.0,
+        1.0 / 6.0,
+        0.5,
+        1.0,
+        1.0,
+    ] {
+        p = madd64::<FMA>(p, r, c);
+    }
     let scale = f64::from_bits(kf.to_bits().wrapping_sub(0x4338_0000_0000_0000 - 1023) << 52);
     if x < LO {
         0.0
@@ -269,6 +308,24 @@ mod tests {
         assert_eq!(exp_f32(f32::NEG_INFINITY), 0.0);
         assert_eq!(exp_f64(0.0), 1.0);
         assert_eq!(exp_f32(0.0), 1.0);
+        // The fused variants (run here through libm's fma, bit-identical
+        // to the instruction).
+        let mut worst = (0.0f64, 0.0f64);
+        for x in grid(-700.0, 700.0, 20_001) {
+            worst.0 = worst.0.max(ulps64(exp_f64_with::<true>(x), x.exp()));
+        }
+        for x in grid(-86.0, 87.0, 20_001) {
+            let x32 = x as f32;
+            worst.1 = worst
+                .1
+                .max(ulps32(exp_f32_with::<true>(x32), f64::from(x32).exp()));
+        }
+        assert!(
+            worst.0 <= 2.0 && worst.1 <= 2.0,
+            "worst ulps (fma) {worst:?}"
+        );
+        assert_eq!(exp_f32_with::<true>(f32::NEG_INFINITY), 0.0);
+        assert_eq!(exp_f64_with::<true>(0.0), 1.0);
     }
 
     #[test]

@@ -202,6 +202,26 @@ impl Level {
     }
 }
 
+/// `e^x` through the fused variant when `FMA`.
+#[inline(always)]
+pub(super) fn exp<F: LossFloat, const FMA: bool>(x: F) -> F {
+    if FMA {
+        x.vexp_fma()
+    } else {
+        x.vexp()
+    }
+}
+
+/// `a * b + c`, fused (one rounding) when `FMA`.
+#[inline(always)]
+pub(super) fn madd<F: LossFloat, const FMA: bool>(a: F, b: F, c: F) -> F {
+    if FMA {
+        a.mul_add(b, c)
+    } else {
+        a * b + c
+    }
+}
+
 /// Whether the vectorised kernels handle `C` classes with `M` positions per item.
 pub(crate) fn covers(c: usize, m: usize) -> bool {
     c <= SCRATCH || (m == 1 && c >= ROW_MIN_C)
@@ -222,7 +242,7 @@ pub(crate) fn run_level<F: LossFloat>(
         #[cfg(all(target_arch = "x86_64", focal_avx512))]
         // SAFETY: `Level::Avx512` is only chosen when AVX-512F was detected.
         Level::Avx512 => unsafe { run_avx512(k, c, m, w) },
-        _ => run_work(k, c, m, w),
+        _ => run_work::<F, false>(k, c, m, w),
     }
 }
 
@@ -234,7 +254,7 @@ unsafe fn run_avx2<F: LossFloat>(
     m: usize,
     w: Work<'_, '_, '_, F>,
 ) -> Result<f64, Fallback> {
-    run_work(k, c, m, w)
+    run_work::<F, true>(k, c, m, w)
 }
 
 #[cfg(all(target_arch = "x86_64", focal_avx512))]
@@ -245,12 +265,13 @@ unsafe fn run_avx512<F: LossFloat>(
     m: usize,
     w: Work<'_, '_, '_, F>,
 ) -> Result<f64, Fallback> {
-    run_work(k, c, m, w)
+    run_work::<F, true>(k, c, m, w)
 }
 
-/// The vectorised kernel over a sub-batch of `w.n` items.
+/// The vectorised kernel over a sub-batch of `w.n` items; `FMA` when the
+/// caller enabled the `fma` target feature (fused `exp`).
 #[inline(always)]
-fn run_work<F: LossFloat>(
+fn run_work<F: LossFloat, const FMA: bool>(
     k: &Consts<'_, F>,
     c: usize,
     m: usize,
@@ -272,7 +293,7 @@ fn run_work<F: LossFloat>(
         let mut r0 = 0;
         while r0 < n {
             let nr = LANES.min(n - r0);
-            total += row::rows(k, c, z, t, r0, nr, &mut out, &mut zs)?;
+            total += row::rows::<F, FMA>(k, c, z, t, r0, nr, &mut out, &mut zs)?;
             r0 += nr;
         }
         return Ok(total);
@@ -289,7 +310,7 @@ fn run_work<F: LossFloat>(
                 pstride: c,
                 cstride: 1,
             };
-            total += tile(k, c, z, t, tl, &mut out, &mut zs, &mut es)?;
+            total += tile::<F, FMA>(k, c, z, t, tl, &mut out, &mut zs, &mut es)?;
             p0 += np;
         }
     } else {
@@ -304,7 +325,7 @@ fn run_work<F: LossFloat>(
                     pstride: 1,
                     cstride: m,
                 };
-                total += tile(k, c, z, t, tl, &mut out, &mut zs, &mut es)?;
+                total += tile::<F, FMA>(k, c, z, t, tl, &mut out, &mut zs, &mut es)?;
                 j0 += np;
             }
         }

@@ -47,13 +47,13 @@ fn row_max<F: LossFloat>(zr: &[F]) -> F {
 
 /// `dst[k] = exp(zr[k] - mx)`; returns `Σ_k dst[k]`.
 #[inline(always)]
-fn exp_store_sum<F: LossFloat>(zr: &[F], mx: F, dst: &mut [F]) -> F {
+fn exp_store_sum<F: LossFloat, const FMA: bool>(zr: &[F], mx: F, dst: &mut [F]) -> F {
     let mut acc = [F::zero(); ACC];
     let mut zc = zr.chunks_exact(ACC);
     let mut dc = dst.chunks_exact_mut(ACC);
     for (zch, dch) in (&mut zc).zip(&mut dc) {
         for i in 0..ACC {
-            let e = (zch[i] - mx).vexp();
+            let e = super::exp::<F, FMA>(zch[i] - mx);
             dch[i] = e;
             acc[i] = acc[i] + e;
         }
@@ -63,7 +63,7 @@ fn exp_store_sum<F: LossFloat>(zr: &[F], mx: F, dst: &mut [F]) -> F {
     let mut pad = [F::neg_infinity(); ACC];
     pad[..zt.len()].copy_from_slice(zt);
     for i in 0..ACC {
-        let e = (pad[i] - mx).vexp();
+        let e = super::exp::<F, FMA>(pad[i] - mx);
         pad[i] = e;
         acc[i] = acc[i] + e;
     }
@@ -92,7 +92,7 @@ pub(super) fn sum_acc<F: LossFloat>(acc: &[F; ACC]) -> F {
 /// across rows, and a last pass rescales each gradient row in place.
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
-pub(crate) fn rows<F: LossFloat>(
+pub(crate) fn rows<F: LossFloat, const FMA: bool>(
     k: &Consts<'_, F>,
     c: usize,
     z: &[F],
@@ -139,14 +139,14 @@ pub(crate) fn rows<F: LossFloat>(
                 let g = &mut g[r * c..(r + 1) * c];
                 let mut acc = F::zero();
                 for (zc, gc) in zr.chunks(SCRATCH).zip(g.chunks_mut(SCRATCH)) {
-                    acc = acc + exp_store_sum(zc, m, gc);
+                    acc = acc + exp_store_sum::<F, FMA>(zc, m, gc);
                 }
                 acc
             }
             None => {
                 let mut acc = F::zero();
                 for ch in zr.chunks(SCRATCH) {
-                    acc = acc + exp_store_sum(ch, m, &mut scratch[..ch.len()]);
+                    acc = acc + exp_store_sum::<F, FMA>(ch, m, &mut scratch[..ch.len()]);
                 }
                 acc
             }
@@ -216,12 +216,12 @@ pub(crate) fn rows<F: LossFloat>(
                 Weights::Uniform(w) => {
                     let bw = bj * w;
                     for gv in g.iter_mut() {
-                        *gv = *gv * aj + bw;
+                        *gv = super::madd::<F, FMA>(*gv, aj, bw);
                     }
                 }
                 Weights::PerClass(w) => {
                     for (gv, &wc) in g.iter_mut().zip(w) {
-                        *gv = *gv * aj + bj * wc;
+                        *gv = super::madd::<F, FMA>(*gv, aj, bj * wc);
                     }
                 }
             }

@@ -22,7 +22,7 @@ pub(crate) struct Tile {
 /// bounds checks and vectorise across positions.
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
-pub(crate) fn tile<F: LossFloat>(
+pub(crate) fn tile<F: LossFloat, const FMA: bool>(
     k: &Consts<'_, F>,
     c: usize,
     z: &[F],
@@ -110,7 +110,7 @@ pub(crate) fn tile<F: LossFloat>(
     for (cl, er) in es.chunks_exact_mut(np).enumerate() {
         let zr = zrow(cl);
         for (((e, &v), &m), acc) in er.iter_mut().zip(zr).zip(&*mx).zip(sum.iter_mut()) {
-            *e = (v - m).vexp();
+            *e = super::exp::<F, FMA>(v - m);
             *acc = *acc + *e;
         }
     }
