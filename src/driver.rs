@@ -307,31 +307,34 @@ impl<F: LossFloat> Prepared<'_, '_, F> {
                 self.widen().run(&wide_config(cfg, &w64), o)
             },
         )
-        .map(|sum| match (&self.t, cfg.spec.kind) {
-            (Tgt::Index(t), softmax::SoftmaxKind::Nll) if sum.is_nan() => {
-                self.nll_sum_scaled(cfg, slice_of(t))
-            }
-            _ => sum,
-        })
     }
 
-    /// `Σ -w_y x_y` with every term scaled by `2^-200` and the sum scaled
-    /// back: NLL is the one loss whose per-position terms take both signs
-    /// (log-probabilities are not checked to be `<= 0`, as in PyTorch), so
-    /// terms beyond `f64::MAX` of both signs sum to NaN although the true
-    /// sum may be representable. Only called when that happened.
-    fn nll_sum_scaled(&self, cfg: &Config<'_, F>, t: &[usize]) -> f64 {
-        let z = slice_of(&self.z);
-        let Geom { c, m, .. } = self.geom;
-        let down = 2.0_f64.powi(-200);
-        let mut sum = 0.0;
-        for (p, &y) in t.iter().enumerate() {
-            if cfg.spec.ignore_index != Some(y) {
-                let x = z[p / m * c * m + y * m + p % m].to_f64_();
-                sum -= (cfg.spec.weight.at(y).to_f64_() * down) * x;
-            }
+    /// The reduced loss `sum / d`. A non-finite `sum` although every
+    /// input is finite means per-position terms beyond the range (an `f64`
+    /// weight of `3e38` times a loss of `1e300`, or NLL terms of both signs
+    /// beyond `f64::MAX`); the losses are linear in the class weights, so
+    /// the sum is recomputed with every weight scaled by `2^-700`, divided,
+    /// and scaled back. `f32` calls never need it: the guard computes them
+    /// in `f64`.
+    fn reduce(&self, cfg: &Config<'_, F>, sum: f64, d: f64) -> Result<F, LossError> {
+        if sum.is_finite() || !guard::wide_precision::<F>() {
+            return Ok(F::from_f64_(sum / d));
         }
-        sum * 2.0_f64.powi(200)
+        let down = guard::rescale_down();
+        let scaled: Vec<F>;
+        let weight = match cfg.spec.weight {
+            Weights::Uniform(v) => Weights::Uniform(F::from_f64_(v.to_f64_() * down)),
+            Weights::PerClass(v) => {
+                scaled = v.iter().map(|x| F::from_f64_(x.to_f64_() * down)).collect();
+                Weights::PerClass(&scaled)
+            }
+        };
+        let cfg = Config {
+            spec: SoftmaxSpec { weight, ..cfg.spec },
+            ..*cfg
+        };
+        let sum = self.run(&cfg, (None, None))?;
+        Ok(F::from_f64_(sum / d / down))
     }
 
     /// An `f64` copy of the inputs (the guard's wide path).
@@ -393,10 +396,10 @@ pub(crate) fn forward<F: LossFloat>(
     let prep = prepare(cfg, logits, targets)?;
     let scale = prep.scale(cfg.reduction);
     let sum = prep.execute(cfg, scale, None, None)?;
-    Ok(match prep.denominator(cfg.reduction) {
-        Some(d) => F::from_f64_(sum / d),
-        None => F::zero(),
-    })
+    match prep.denominator(cfg.reduction) {
+        Some(d) => prep.reduce(cfg, sum, d),
+        None => Ok(F::zero()),
+    }
 }
 
 /// Reduced loss, and its gradient written into `grad` (logits' shape).
@@ -411,7 +414,7 @@ pub(crate) fn forward_backward_into<F: LossFloat, S: DataMut<Elem = F>, D: Dimen
     let denom = prep.denominator(cfg.reduction);
     let scale = prep.scale(cfg.reduction);
     let sum = with_contiguous_mut(grad, |g| prep.execute(cfg, scale, None, Some((g, scale))))?;
-    Ok(denom.map_or(F::zero(), |d| F::from_f64_(sum / d)))
+    denom.map_or(Ok(F::zero()), |d| prep.reduce(cfg, sum, d))
 }
 
 /// Per-position losses (PyTorch `reduction='none'`); ignored positions are 0.

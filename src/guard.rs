@@ -54,6 +54,20 @@ fn narrow<F: LossFloat>() -> bool {
     F::max_value().to_f64_() < f64::MAX
 }
 
+/// `f64`: no wider precision to fall back to.
+pub(crate) fn wide_precision<F: LossFloat>() -> bool {
+    !narrow::<F>()
+}
+
+/// `2^-700`: the factor on every weight when a reduced `f64` loss sum is
+/// recomputed because per-position terms overflowed. Weights are at least
+/// `1.2e-38`, so scaled they stay normal (`2e-249`); terms are at most
+/// `3.4e38 · 2^512 · 3.6e308` (weight, target mass, `-ln p`), so scaled
+/// they stay below `3e290`, and a sum of `2^40` of them is finite.
+pub(crate) fn rescale_down() -> f64 {
+    2.0_f64.powi(-700)
+}
+
 /// A bound on the magnitude of any intermediate value of the call.
 fn risk<F: LossFloat>(m: Magnitudes, scale: &Scale<'_, F>) -> f64 {
     let s = match scale {

@@ -111,10 +111,11 @@
 //! kernels run: an `f32` call is then computed in `f64` (from copies, so it
 //! allocates) and rounded back, and so is an `f32` call whose loss came out
 //! non-finite; an `f64` call gets its gradient scaled after the kernel
-//! (`u · g`, never a difference of overflowed products). Ordinary inputs
-//! take neither path. The one limit left is in `f64`: a single
-//! per-position term beyond `f64::MAX` (a weight of `3e38` times a loss of
-//! `1e300`, say) is `inf` even where the reduced mean would not be.
+//! (`u · g`, never a difference of overflowed products), and an `f64`
+//! loss whose per-position terms pass `f64::MAX` (a weight of `3e38` times
+//! a loss of `1e300`, say) is summed again with the weights scaled by
+//! `2^-700`, so the reduced loss is `inf` only where it truly exceeds the
+//! range. Ordinary inputs take none of these paths.
 //! Probability targets must total at most `2^512` (`1.3e154`) over the
 //! batch ([`InvalidTarget`](LossError::InvalidTarget) otherwise), which keeps
 //! every intermediate of the gradient finite.

@@ -309,6 +309,27 @@ impl<F: LossFloat> Prepared<'_, '_, F> {
         )
     }
 
+    /// The reduced loss `sum / d`; a non-finite `sum` of finite inputs
+    /// (per-element terms beyond `f64::MAX`) is recomputed with the
+    /// per-class `weight` scaled by `2^-700` (the loss is linear in it) and
+    /// scaled back, as for the softmax losses (`driver`).
+    fn reduce(&self, spec: &SigmoidSpec<'_, F>, sum: f64, d: f64) -> Result<F, LossError> {
+        if sum.is_finite() || !guard::wide_precision::<F>() {
+            return Ok(F::from_f64_(sum / d));
+        }
+        let down = guard::rescale_down();
+        let scaled: Vec<F> = match spec.weight {
+            Some(w) => w.iter().map(|x| F::from_f64_(x.to_f64_() * down)).collect(),
+            None => vec![F::from_f64_(down); self.geom.c],
+        };
+        let spec = SigmoidSpec {
+            weight: Some(&scaled),
+            ..*spec
+        };
+        let sum = self.run(&spec, (None, None))?;
+        Ok(F::from_f64_(sum / d / down))
+    }
+
     /// An `f64` copy of the inputs (the guard's wide path).
     fn widen(&self) -> Prepared<'static, '_, f64> {
         let wide = |a: &[F]| Cow::Owned(a.iter().map(|v| v.to_f64_()).collect());
@@ -367,7 +388,7 @@ pub(crate) fn forward<F: LossFloat>(
     let denom = prep.denominator(&cfg.spec, cfg.reduction);
     let scale = denom.map_or(Scale::Zero, Scale::Divide);
     let sum = prep.execute(&cfg.spec, scale, None, None)?;
-    Ok(denom.map_or(F::zero(), |d| F::from_f64_(sum / d)))
+    denom.map_or(Ok(F::zero()), |d| prep.reduce(&cfg.spec, sum, d))
 }
 
 /// Reduced loss, and its gradient written into `grad` (logits' shape).
@@ -384,7 +405,7 @@ pub(crate) fn forward_backward_into<F: LossFloat, S: DataMut<Elem = F>, D: Dimen
     let sum = with_contiguous_mut(grad, |g| {
         prep.execute(&cfg.spec, scale, None, Some((g, scale)))
     })?;
-    Ok(denom.map_or(F::zero(), |d| F::from_f64_(sum / d)))
+    denom.map_or(Ok(F::zero()), |d| prep.reduce(&cfg.spec, sum, d))
 }
 
 /// Per-element losses (PyTorch `reduction='none'`); ignored elements are 0.

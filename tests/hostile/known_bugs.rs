@@ -357,3 +357,41 @@ fn weighted_mean_tiny_denominator_from_targets() {
         "{r:?}"
     );
 }
+
+/// Fixed: in `f64`, a per-position term beyond `f64::MAX` (a weight of
+/// `3e38` times a loss of `1e300`) made the reduced loss `inf`, or NaN for
+/// NLL terms of both signs, although the reduced value is representable.
+/// The sum is now recomputed with the weights scaled by `2^-700`.
+#[test]
+fn f64_per_position_terms_beyond_max() {
+    let x = array![[0.0_f64, -1e300], [0.0, -1e300]];
+    let t = array![1_usize, 1];
+    let ce = CrossEntropyLoss::new()
+        .with_weight([3e38, 3e38])
+        .unwrap()
+        .with_reduction(Reduction::WeightedMean);
+    // -ln p_1 = 1e300 + ln(1 + e^-1e300) = 1e300 at each position.
+    let (l, g) = ce.forward_backward(&x, &t).unwrap();
+    assert_eq!(l, 1e300);
+    assert!(g.iter().all(|v| v.is_finite()), "{g:?}");
+    assert_eq!(ce.forward(&x, &t).unwrap(), l);
+    // Mean really is 3e338: inf.
+    let mean = ce.clone().with_reduction(Reduction::Mean);
+    assert_eq!(mean.forward(&x, &t).unwrap(), f64::INFINITY);
+    // NLL terms -w x of both signs: -3e38 * MAX + 3e38 * MAX = 0.
+    let nll = focal_loss::NllLoss::new()
+        .with_weight([3e38, 1.0])
+        .unwrap()
+        .with_reduction(Reduction::Sum);
+    let lp = array![[f64::MAX, 0.0], [-f64::MAX, 0.0]];
+    assert_eq!(nll.forward(&lp, &array![0_usize, 0]).unwrap(), 0.0);
+    // BCE: weight 3e38, x = -1e300, y = 1: bce = 1e300 per element.
+    let bce = BceWithLogitsLoss::new()
+        .with_weight([3e38])
+        .unwrap()
+        .with_reduction(Reduction::WeightedMean);
+    let l = bce
+        .forward(&array![[-1e300], [-1e300]], &array![[1.0], [1.0]])
+        .unwrap();
+    assert_eq!(l, 1e300);
+}

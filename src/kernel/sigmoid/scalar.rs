@@ -55,7 +55,9 @@ pub(crate) fn element<F: LossFloat>(x: F, y: F, gamma: F, w: F, pw: F, want_grad
         } else {
             gamma * q_ln(y, ym, a, b)
         };
-        w * (ln_sum(pw * y, sp_mx, ym, sp_x) + ln_m).exp()
+        // `w` folded into the exponent: `w · bce · m` may be finite (a
+        // rescaled weight) although `bce · m` is not.
+        (w.ln() + ln_sum(pw * y, sp_mx, ym, sp_x) + ln_m).exp()
     } else {
         w * (bce * m)
     };
