@@ -317,7 +317,7 @@ impl<F: LossFloat> Prepared<'_, '_, F> {
     /// and scaled back. `f32` calls never need it: the guard computes them
     /// in `f64`.
     fn reduce(&self, cfg: &Config<'_, F>, sum: f64, d: f64) -> Result<F, LossError> {
-        if sum.is_finite() || !guard::wide_precision::<F>() {
+        if sum.is_finite() || guard::narrow::<F>() {
             return Ok(F::from_f64_(sum / d));
         }
         let down = guard::rescale_down();

@@ -49,14 +49,10 @@ const F32_SAFE: f64 = (1_u64 << 60) as f64;
 /// Above this bound `f64` gradients are scaled after the kernel.
 const F64_SAFE: f64 = 1e280;
 
-/// `f32` (whose values all fit in `f64` with room to spare).
-fn narrow<F: LossFloat>() -> bool {
+/// `f32` (whose values all fit in `f64` with room to spare); `false` for
+/// `f64`, which has no wider precision to fall back to.
+pub(crate) fn narrow<F: LossFloat>() -> bool {
     F::max_value().to_f64_() < f64::MAX
-}
-
-/// `f64`: no wider precision to fall back to.
-pub(crate) fn wide_precision<F: LossFloat>() -> bool {
-    !narrow::<F>()
 }
 
 /// `2^-700`: the factor on every weight when a reduced `f64` loss sum is

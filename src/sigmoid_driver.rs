@@ -314,7 +314,7 @@ impl<F: LossFloat> Prepared<'_, '_, F> {
     /// per-class `weight` scaled by `2^-700` (the loss is linear in it) and
     /// scaled back, as for the softmax losses (`driver`).
     fn reduce(&self, spec: &SigmoidSpec<'_, F>, sum: f64, d: f64) -> Result<F, LossError> {
-        if sum.is_finite() || !guard::wide_precision::<F>() {
+        if sum.is_finite() || guard::narrow::<F>() {
             return Ok(F::from_f64_(sum / d));
         }
         let down = guard::rescale_down();

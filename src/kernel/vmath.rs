@@ -18,17 +18,7 @@
 /// `a * b + c`, fused (one rounding) when `FMA`: only where the caller
 /// runs with the `fma` target feature enabled, else it is a libm call.
 #[inline(always)]
-fn madd32<const FMA: bool>(a: f32, b: f32, c: f32) -> f32 {
-    if FMA {
-        a.mul_add(b, c)
-    } else {
-        a * b + c
-    }
-}
-
-/// `a * b + c`, fused when `FMA` (see [`madd32`]).
-#[inline(always)]
-fn madd64<const FMA: bool>(a: f64, b: f64, c: f64) -> f64 {
+pub(crate) fn madd<T: num_traits::Float, const FMA: bool>(a: T, b: T, c: T) -> T {
     if FMA {
         a.mul_add(b, c)
     } else {
@@ -54,18 +44,18 @@ pub(crate) fn exp_f32_with<const FMA: bool>(x: f32) -> f32 {
     let xc = x.clamp(LO, HI);
     // Round to nearest with the 1.5 * 2^23 trick: `kf`'s low mantissa bits
     // hold n, so neither libm nor a float-to-int conversion is needed.
-    let kf = madd32::<FMA>(xc, LOG2E, 12_582_912.0);
+    let kf = madd::<f32, FMA>(xc, LOG2E, 12_582_912.0);
     let n = kf - 12_582_912.0;
-    let r = madd32::<FMA>(-n, LN2_LO, madd32::<FMA>(-n, LN2_HI, xc));
+    let r = madd::<f32, FMA>(-n, LN2_LO, madd::<f32, FMA>(-n, LN2_HI, xc));
     // Minimax polynomial for (e^r - 1 - r) / r^2 on |r| <= ln2/2 (the
     // classic Cephes `expf` coefficients).
     let mut q = 1.987_569_2e-4;
-    q = madd32::<FMA>(q, r, 1.398_199_9e-3);
-    q = madd32::<FMA>(q, r, 8.333_452e-3);
-    q = madd32::<FMA>(q, r, 4.166_579_6e-2);
-    q = madd32::<FMA>(q, r, 1.666_666_5e-1);
-    q = madd32::<FMA>(q, r, 0.5);
-    let p = madd32::<FMA>(q * r, r, r) + 1.0;
+    q = madd::<f32, FMA>(q, r, 1.398_199_9e-3);
+    q = madd::<f32, FMA>(q, r, 8.333_452e-3);
+    q = madd::<f32, FMA>(q, r, 4.166_579_6e-2);
+    q = madd::<f32, FMA>(q, r, 1.666_666_5e-1);
+    q = madd::<f32, FMA>(q, r, 0.5);
+    let p = madd::<f32, FMA>(q * r, r, r) + 1.0;
     let scale = f32::from_bits(kf.to_bits().wrapping_sub(0x4B40_0000 - 127) << 23);
     if x < LO {
         0.0
@@ -91,9 +81,9 @@ pub(crate) fn exp_f64_with<const FMA: bool>(x: f64) -> f64 {
     const HI: f64 = 709.0;
     let xc = x.clamp(LO, HI);
     // Round to nearest with the 1.5 * 2^52 trick (see `exp_f32`).
-    let kf = madd64::<FMA>(xc, LOG2E, 6_755_399_441_055_744.0);
+    let kf = madd::<f64, FMA>(xc, LOG2E, 6_755_399_441_055_744.0);
     let n = kf - 6_755_399_441_055_744.0;
-    let r = madd64::<FMA>(-n, LN2_LO, madd64::<FMA>(-n, LN2_HI, xc));
+    let r = madd::<f64, FMA>(-n, LN2_LO, madd::<f64, FMA>(-n, LN2_HI, xc));
     // Taylor coefficients 1/k!, k = 0..=13, evaluated by Horner's rule.
     let mut p = 1.0 / 6_227_020_800.0;
     for c in [
@@ -111,7 +101,7 @@ pub(crate) fn exp_f64_with<const FMA: bool>(x: f64) -> f64 {
         1.0,
         1.0,
     ] {
-        p = madd64::<FMA>(p, r, c);
+        p = madd::<f64, FMA>(p, r, c);
     }
     let scale = f64::from_bits(kf.to_bits().wrapping_sub(0x4338_0000_0000_0000 - 1023) << 52);
     if x < LO {

@@ -212,16 +212,6 @@ pub(super) fn exp<F: LossFloat, const FMA: bool>(x: F) -> F {
     }
 }
 
-/// `a * b + c`, fused (one rounding) when `FMA`.
-#[inline(always)]
-pub(super) fn madd<F: LossFloat, const FMA: bool>(a: F, b: F, c: F) -> F {
-    if FMA {
-        a.mul_add(b, c)
-    } else {
-        a * b + c
-    }
-}
-
 /// Whether the vectorised kernels handle `C` classes with `M` positions per item.
 pub(crate) fn covers(c: usize, m: usize) -> bool {
     c <= SCRATCH || (m == 1 && c >= ROW_MIN_C)

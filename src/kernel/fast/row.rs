@@ -216,12 +216,12 @@ pub(crate) fn rows<F: LossFloat, const FMA: bool>(
                 Weights::Uniform(w) => {
                     let bw = bj * w;
                     for gv in g.iter_mut() {
-                        *gv = super::madd::<F, FMA>(*gv, aj, bw);
+                        *gv = crate::kernel::vmath::madd::<F, FMA>(*gv, aj, bw);
                     }
                 }
                 Weights::PerClass(w) => {
                     for (gv, &wc) in g.iter_mut().zip(w) {
-                        *gv = super::madd::<F, FMA>(*gv, aj, bj * wc);
+                        *gv = crate::kernel::vmath::madd::<F, FMA>(*gv, aj, bj * wc);
                     }
                 }
             }
