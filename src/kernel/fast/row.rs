@@ -29,60 +29,124 @@ pub(super) fn all_finite<F: LossFloat>(v: &[F]) -> bool {
 #[inline(always)]
 fn row_max<F: LossFloat>(zr: &[F]) -> F {
     let mut mx = [F::neg_infinity(); ACC];
-    let mut chunks = zr.chunks_exact(ACC);
-    for ch in &mut chunks {
-        for (m, &v) in mx.iter_mut().zip(ch) {
+    let n = zr.len();
+    let body = n / ACC * ACC;
+    for ch in zr[..body].chunks_exact(ACC) {
+        for i in 0..ACC {
+            mx[i] = if ch[i] > mx[i] { ch[i] } else { mx[i] };
+        }
+    }
+    if n >= ACC {
+        // The last full vector covers the tail (max is idempotent).
+        let ch = &zr[n - ACC..n];
+        for i in 0..ACC {
+            mx[i] = if ch[i] > mx[i] { ch[i] } else { mx[i] };
+        }
+    } else {
+        for (m, &v) in mx.iter_mut().zip(&zr[body..]) {
             *m = if v > *m { v } else { *m };
         }
     }
-    for (m, &v) in mx.iter_mut().zip(chunks.remainder()) {
-        *m = if v > *m { v } else { *m };
+    // A tree, so the lanes combine in a few vector steps.
+    for i in 0..8 {
+        mx[i] = if mx[i + 8] > mx[i] { mx[i + 8] } else { mx[i] };
     }
-    let mut m = mx[0];
-    for &v in &mx[1..] {
-        m = if v > m { v } else { m };
+    for i in 0..4 {
+        mx[i] = if mx[i + 4] > mx[i] { mx[i + 4] } else { mx[i] };
     }
-    m
+    for i in 0..2 {
+        mx[i] = if mx[i + 2] > mx[i] { mx[i + 2] } else { mx[i] };
+    }
+    if mx[1] > mx[0] {
+        mx[1]
+    } else {
+        mx[0]
+    }
 }
 
 /// `dst[k] = exp(zr[k] - mx)`; returns `Σ_k dst[k]`.
+///
+/// Two independent accumulator vectors keep the `exp` chains apart; the
+/// tail is one more full vector ending at the last element, whose lanes
+/// already done are rewritten with the same values and left out of the sum
+/// (no partial vector, no scalar loop, no copy through the stack).
 #[inline(always)]
 fn exp_store_sum<F: LossFloat, const FMA: bool>(zr: &[F], mx: F, dst: &mut [F]) -> F {
-    let mut acc = [F::zero(); ACC];
-    let mut zc = zr.chunks_exact(ACC);
-    let mut dc = dst.chunks_exact_mut(ACC);
-    for (zch, dch) in (&mut zc).zip(&mut dc) {
+    let n = zr.len();
+    if n < ACC {
+        return exp_store_sum_short::<F, FMA>(zr, mx, dst);
+    }
+    let mut a0 = [F::zero(); ACC];
+    let mut a1 = [F::zero(); ACC];
+    let body = n / (2 * ACC) * (2 * ACC);
+    let pairs = zr[..body]
+        .chunks_exact(2 * ACC)
+        .zip(dst[..body].chunks_exact_mut(2 * ACC));
+    for (zch, dch) in pairs {
         for i in 0..ACC {
             let e = super::exp::<F, FMA>(zch[i] - mx);
             dch[i] = e;
-            acc[i] = acc[i] + e;
+            a0[i] = a0[i] + e;
+        }
+        for i in 0..ACC {
+            let e = super::exp::<F, FMA>(zch[ACC + i] - mx);
+            dch[ACC + i] = e;
+            a1[i] = a1[i] + e;
         }
     }
-    // The tail as one padded vector (exp(-inf) = 0), not a scalar loop.
-    let (zt, dt) = (zc.remainder(), dc.into_remainder());
-    let mut pad = [F::neg_infinity(); ACC];
-    pad[..zt.len()].copy_from_slice(zt);
-    for i in 0..ACC {
-        let e = super::exp::<F, FMA>(pad[i] - mx);
-        pad[i] = e;
-        acc[i] = acc[i] + e;
+    let mut done = body;
+    if n - done >= ACC {
+        let (zch, dch) = (&zr[done..done + ACC], &mut dst[done..done + ACC]);
+        for i in 0..ACC {
+            let e = super::exp::<F, FMA>(zch[i] - mx);
+            dch[i] = e;
+            a0[i] = a0[i] + e;
+        }
+        done += ACC;
     }
-    dt.copy_from_slice(&pad[..dt.len()]);
-    sum_acc(&acc)
+    if done < n {
+        let skip = ACC - (n - done);
+        let (zch, dch) = (&zr[n - ACC..n], &mut dst[n - ACC..n]);
+        for i in 0..ACC {
+            let e = super::exp::<F, FMA>(zch[i] - mx);
+            dch[i] = e;
+            a1[i] = a1[i] + if i >= skip { e } else { F::zero() };
+        }
+    }
+    for i in 0..ACC {
+        a0[i] = a0[i] + a1[i];
+    }
+    sum_acc(&a0)
 }
 
+/// [`exp_store_sum`] for pieces shorter than one accumulator vector.
+#[inline(always)]
+fn exp_store_sum_short<F: LossFloat, const FMA: bool>(zr: &[F], mx: F, dst: &mut [F]) -> F {
+    let mut acc = F::zero();
+    for (d, &z) in dst.iter_mut().zip(zr) {
+        let e = super::exp::<F, FMA>(z - mx);
+        *d = e;
+        acc = acc + e;
+    }
+    acc
+}
+
+/// Sum of the lanes, pairwise in a fixed order (halves, then quarters…).
+/// The steps are written out so the accumulator stays in registers.
 #[inline(always)]
 pub(super) fn sum_acc<F: LossFloat>(acc: &[F; ACC]) -> F {
-    // Pairwise, fixed order.
+    const _: () = assert!(ACC == 16);
     let mut v = *acc;
-    let mut w = ACC;
-    while w > 1 {
-        w /= 2;
-        for i in 0..w {
-            v[i] = v[i] + v[i + w];
-        }
+    for i in 0..8 {
+        v[i] = v[i] + v[i + 8];
     }
-    v[0]
+    for i in 0..4 {
+        v[i] = v[i] + v[i + 4];
+    }
+    for i in 0..2 {
+        v[i] = v[i] + v[i + 2];
+    }
+    v[0] + v[1]
 }
 
 /// A block of up to `LANES` contiguous rows `[r0, r0 + nr)` of
