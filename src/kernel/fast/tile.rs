@@ -1,6 +1,7 @@
 //! The tile kernel: up to `LANES` positions, gathered class-major into
 //! stack scratch so every step vectorises across positions.
 
+use super::row::ACC;
 use super::{Consts, Fallback, LANES, SCRATCH};
 use crate::float::LossFloat;
 use crate::kernel::softmax::{Outputs, SoftmaxKind};
@@ -61,33 +62,21 @@ pub(crate) fn tile<F: LossFloat, const FMA: bool>(
         *vj = k.ignore != Some(v);
         *yj = if *vj { v } else { 0 };
     }
-    // Row maxima and minima; `chk` turns NaN if any value is NaN or
-    // infinite (v * 0).
+    // Row maxima and minima, and the exponentials and their sums.
     let mut mx = [F::neg_infinity(); LANES];
-    let mut mn = [F::infinity(); LANES];
-    let mut chk = [F::zero(); LANES];
+    let mut sum = [F::zero(); LANES];
     let mx = &mut mx[..np];
-    let mn = &mut mn[..np];
-    let chk = &mut chk[..np];
-    for cl in 0..c {
-        for (((m, n), ck), &v) in mx
-            .iter_mut()
-            .zip(mn.iter_mut())
-            .zip(chk.iter_mut())
-            .zip(zrow(cl))
-        {
-            *ck = *ck + v * F::zero();
-            *m = if v > *m { v } else { *m };
-            *n = if v < *n { v } else { *n };
+    let sum = &mut sum[..np];
+    if np >= ACC {
+        for s0 in strips(np) {
+            if !strip_extremes(c, &zrow, s0, mx) {
+                return Err(Fallback);
+            }
         }
-    }
-    // NaN, +inf, or -inf (masked classes), or a row whose spread max - min
-    // overflows (log-probabilities of -inf): the scalar kernel handles it.
-    let spread_ok = mx
-        .iter()
-        .zip(&*mn)
-        .fold(true, |ok, (&a, &b)| ok & ((a - b) < F::infinity()));
-    if !spread_ok || chk.iter().any(|v| v.is_nan()) {
+        for s0 in strips(np) {
+            strip_exp::<F, FMA>(c, np, &zrow, s0, mx, es, sum);
+        }
+    } else if !narrow_extremes_exp::<F, FMA>(c, np, &zrow, mx, es, sum) {
         return Err(Fallback);
     }
     let mut zy = [F::zero(); LANES];
@@ -104,16 +93,6 @@ pub(crate) fn tile<F: LossFloat, const FMA: bool>(
     }
     let mut loss = [F::zero(); LANES];
     let loss = &mut loss[..np];
-    // Exponentials and their sums.
-    let mut sum = [F::zero(); LANES];
-    let sum = &mut sum[..np];
-    for (cl, er) in es.chunks_exact_mut(np).enumerate() {
-        let zr = zrow(cl);
-        for (((e, &v), &m), acc) in er.iter_mut().zip(zr).zip(&*mx).zip(sum.iter_mut()) {
-            *e = super::exp::<F, FMA>(v - m);
-            *acc = *acc + *e;
-        }
-    }
     // Per-position coefficients: grad_k = es_k * a + s * b * w_k, plus d at y.
     let mut a = [F::zero(); LANES];
     let mut d = [F::zero(); LANES];
@@ -170,31 +149,37 @@ pub(crate) fn tile<F: LossFloat, const FMA: bool>(
             s[j] = F::zero();
         }
     }
+    // Target classes as floats, for the selects below.
+    let mut yf = [F::zero(); LANES];
+    let yf = &mut yf[..np];
+    for (f, &yj) in yf.iter_mut().zip(&*y) {
+        *f = F::from_f64_(yj as f64);
+    }
     match out.grad.as_mut() {
         Some((g, _)) if direct => {
             // Straight into the gradient's class rows: no scratch, no copy.
+            // `d` is added at the target class in the same pass (a select
+            // on the class index, exact as a float for C <= SCRATCH).
             for (cl, er) in es.chunks_exact(np).enumerate() {
                 let bw = b * k.w.at(cl);
+                let clf = F::from_f64_(cl as f64);
                 let gr = &mut g[tl.base + cl * tl.cstride..][..np];
-                for (((gv, &e), &aj), &sj) in gr.iter_mut().zip(er).zip(&*a).zip(&*s) {
-                    *gv = e * aj + sj * bw;
+                let coef = a.iter().zip(&*s).zip(yf.iter().zip(&*d));
+                for ((gv, &e), ((&aj, &sj), (&yj, &dj))) in gr.iter_mut().zip(er).zip(coef) {
+                    let v = e * aj + sj * bw;
+                    *gv = if yj == clf { v + dj } else { v };
                 }
-            }
-            for j in 0..np {
-                let i = tl.base + y[j] * tl.cstride + j;
-                g[i] = g[i] + d[j];
             }
         }
         Some(_) => {
             for (cl, er) in es.chunks_exact_mut(np).enumerate() {
                 let bw = b * k.w.at(cl);
-                for ((e, &aj), &sj) in er.iter_mut().zip(&*a).zip(&*s) {
-                    *e = *e * aj + sj * bw;
+                let clf = F::from_f64_(cl as f64);
+                let coef = a.iter().zip(&*s).zip(yf.iter().zip(&*d));
+                for (e, ((&aj, &sj), (&yj, &dj))) in er.iter_mut().zip(coef) {
+                    let v = *e * aj + sj * bw;
+                    *e = if yj == clf { v + dj } else { v };
                 }
-            }
-            for j in 0..np {
-                let i = y[j] * np + j;
-                es[i] = es[i] + d[j];
             }
         }
         None => {}
@@ -209,6 +194,110 @@ pub(crate) fn tile<F: LossFloat, const FMA: bool>(
         return Err(Fallback);
     }
     Ok(finish(tl, c, loss, valid, out, es))
+}
+
+/// Strip starts covering `np >= ACC` lanes with full strips of `ACC`; the
+/// last one may overlap the one before (per-lane work recomputed with the
+/// same inputs gives the same values).
+#[inline(always)]
+fn strips(np: usize) -> impl Iterator<Item = usize> {
+    let full = np / ACC;
+    let tail = (np % ACC != 0).then_some(np - ACC);
+    (0..full).map(|i| i * ACC).chain(tail)
+}
+
+/// Maxima over classes of lanes `[s0, s0 + ACC)`, into `mx`; false when a
+/// value is NaN or infinite (`-inf` masks a class: the scalar kernel
+/// handles it) or a spread `max - min` overflows.
+#[inline(always)]
+fn strip_extremes<'z, F: LossFloat>(
+    c: usize,
+    zrow: &impl Fn(usize) -> &'z [F],
+    s0: usize,
+    mx: &mut [F],
+) -> bool {
+    let mut m = [F::neg_infinity(); ACC];
+    let mut n = [F::infinity(); ACC];
+    let mut ck = [F::zero(); ACC];
+    for cl in 0..c {
+        let v = &zrow(cl)[s0..s0 + ACC];
+        for i in 0..ACC {
+            // v * 0 is NaN exactly for NaN and infinite v.
+            ck[i] = ck[i] + v[i] * F::zero();
+            m[i] = if v[i] > m[i] { v[i] } else { m[i] };
+            n[i] = if v[i] < n[i] { v[i] } else { n[i] };
+        }
+    }
+    let mut ok = true;
+    for i in 0..ACC {
+        ok &= !ck[i].is_nan() & ((m[i] - n[i]) < F::infinity());
+    }
+    mx[s0..s0 + ACC].copy_from_slice(&m);
+    ok
+}
+
+/// `es[cl][j] = exp(z[cl][j] - mx[j])` and `sum[j] = Σ_cl es[cl][j]` (in
+/// class order) for lanes `[s0, s0 + ACC)`.
+#[inline(always)]
+fn strip_exp<'z, F: LossFloat, const FMA: bool>(
+    c: usize,
+    np: usize,
+    zrow: &impl Fn(usize) -> &'z [F],
+    s0: usize,
+    mx: &[F],
+    es: &mut [F],
+    sum: &mut [F],
+) {
+    let mut m = [F::zero(); ACC];
+    m.copy_from_slice(&mx[s0..s0 + ACC]);
+    let mut acc = [F::zero(); ACC];
+    for cl in 0..c {
+        let v = &zrow(cl)[s0..s0 + ACC];
+        let e = &mut es[cl * np + s0..cl * np + s0 + ACC];
+        for i in 0..ACC {
+            let x = super::exp::<F, FMA>(v[i] - m[i]);
+            e[i] = x;
+            acc[i] = acc[i] + x;
+        }
+    }
+    sum[s0..s0 + ACC].copy_from_slice(&acc);
+}
+
+/// [`strip_extremes`] and [`strip_exp`] for a tile narrower than one strip.
+#[inline(always)]
+fn narrow_extremes_exp<'z, F: LossFloat, const FMA: bool>(
+    c: usize,
+    np: usize,
+    zrow: &impl Fn(usize) -> &'z [F],
+    mx: &mut [F],
+    es: &mut [F],
+    sum: &mut [F],
+) -> bool {
+    let mut mn = [F::infinity(); ACC];
+    let mut chk = [F::zero(); ACC];
+    let (mn, chk) = (&mut mn[..np], &mut chk[..np]);
+    for cl in 0..c {
+        let rows = mx.iter_mut().zip(mn.iter_mut()).zip(chk.iter_mut());
+        for (((m, n), ck), &v) in rows.zip(zrow(cl)) {
+            *ck = *ck + v * F::zero();
+            *m = if v > *m { v } else { *m };
+            *n = if v < *n { v } else { *n };
+        }
+    }
+    let spread_ok = mx
+        .iter()
+        .zip(&*mn)
+        .fold(true, |ok, (&a, &b)| ok & ((a - b) < F::infinity()));
+    if !spread_ok || chk.iter().any(|v| v.is_nan()) {
+        return false;
+    }
+    for (cl, er) in es.chunks_exact_mut(np).enumerate() {
+        for (((e, &v), &m), acc) in er.iter_mut().zip(zrow(cl)).zip(&*mx).zip(sum.iter_mut()) {
+            *e = super::exp::<F, FMA>(v - m);
+            *acc = *acc + *e;
+        }
+    }
+    true
 }
 
 /// Writes per-position losses and the gradient (class-major in `es`) out;
