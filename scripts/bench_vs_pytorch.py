@@ -3,7 +3,7 @@
 same thread count (1 by default), forward + backward, median of repeats.
 
 Usage (from the repository root; needs torch and torchvision, never CI):
-    /tmp/ref/bin/python scripts/bench_vs_pytorch.py [--reps 20] [--dtype f32]
+    /tmp/ref/bin/python scripts/bench_vs_pytorch.py [--reps 20] [--rounds 3] [--dtype f32]
 
 It builds and runs `cargo run --release --example bench_json`, which times
 the crate (gradient into a reused buffer) and a plain memory copy of the same
@@ -78,35 +78,49 @@ def torch_times(shape, reps, dtype):
     }
 
 
-def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--reps", type=int, default=20)
-    ap.add_argument("--dtype", default="f32", choices=["f32", "f64"])
-    ap.add_argument("--threads", type=int, default=1)
-    args = ap.parse_args()
-    torch.set_num_threads(args.threads)
-    env = dict(os.environ, RAYON_NUM_THREADS=str(args.threads))
+def crate_times(reps, dtype, env):
     out = subprocess.run(
-        ["cargo", "run", "--quiet", "--release", "--example", "bench_json", "--", str(args.reps), args.dtype],
+        ["cargo", "run", "--quiet", "--release", "--example", "bench_json", "--", str(reps), dtype],
         check=True, capture_output=True, text=True, env=env,
     ).stdout
     ours = {}
     for line in out.splitlines():
         d = json.loads(line)
         ours[(d["loss"], tuple(d["shape"]))] = d["seconds"]
+    return ours
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--reps", type=int, default=20)
+    ap.add_argument("--rounds", type=int, default=3,
+                    help="alternate crate and PyTorch this many times; report medians over rounds")
+    ap.add_argument("--dtype", default="f32", choices=["f32", "f64"])
+    ap.add_argument("--threads", type=int, default=1)
+    args = ap.parse_args()
+    torch.set_num_threads(args.threads)
+    env = dict(os.environ, RAYON_NUM_THREADS=str(args.threads))
     dtype = torch.float32 if args.dtype == "f32" else torch.float64
+    # The machine is shared and its speed drifts: alternating the two sides
+    # round by round keeps drift from favouring either.
+    ours_r, theirs_r = [], []
+    for _ in range(args.rounds):
+        ours_r.append(crate_times(args.reps, args.dtype, env))
+        theirs_r.append({shape: torch_times(shape, args.reps, dtype) for shape in SHAPES})
     print(f"# {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
-          f"{args.threads} thread(s), {args.dtype}, median of {args.reps}; torch {torch.__version__}, "
+          f"{args.threads} thread(s), {args.dtype}, median of {args.reps} per round, "
+          f"median of {args.rounds} rounds; torch {torch.__version__}, "
           f"torchvision {torchvision.__version__}")
-    print("| loss | shape | PyTorch ms | focal-loss ms | speed-up | bandwidth vs copy |")
-    print("|---|---|---:|---:|---:|---:|")
+    print("| loss | shape | PyTorch ms | focal-loss ms | speed-up | per-round speed-ups | bandwidth vs copy |")
+    print("|---|---|---:|---:|---:|---|---:|")
     for shape in SHAPES:
-        theirs = torch_times(shape, args.reps, dtype)
-        copy = ours[("memcpy", shape)]
-        for loss, t_pt in theirs.items():
-            t_us = ours[(loss, shape)]
+        copy = statistics.median(o[("memcpy", shape)] for o in ours_r)
+        for loss in theirs_r[0][shape]:
+            t_pt = statistics.median(t[shape][loss] for t in theirs_r)
+            t_us = statistics.median(o[(loss, shape)] for o in ours_r)
+            per = sorted(t[shape][loss] / o[(loss, shape)] for t, o in zip(theirs_r, ours_r))
             print(f"| {loss} | {shape} | {t_pt * 1e3:.3f} | {t_us * 1e3:.3f} | "
-                  f"{t_pt / t_us:.1f}x | {copy / t_us:.0%} |", flush=True)
+                  f"{t_pt / t_us:.1f}x | {per[0]:.1f}–{per[-1]:.1f}x | {copy / t_us:.0%} |", flush=True)
 
 
 if __name__ == "__main__":

@@ -62,11 +62,19 @@ pub(crate) fn tile<F: LossFloat, const FMA: bool>(
         *vj = k.ignore != Some(v);
         *yj = if *vj { v } else { 0 };
     }
-    // Row maxima and minima, and the exponentials and their sums.
+    // Target classes as floats, for the selects in the gradient pass
+    // (exact as floats for C <= SCRATCH).
+    let mut yf = [F::zero(); LANES];
+    let yf = &mut yf[..np];
+    for (f, &yj) in yf.iter_mut().zip(&*y) {
+        *f = F::from_f64_(yj as f64);
+    }
+    // Row maxima and minima, the exponentials and their sums, and the
+    // target logits.
     let mut mx = [F::neg_infinity(); LANES];
     let mut sum = [F::zero(); LANES];
-    let mx = &mut mx[..np];
-    let sum = &mut sum[..np];
+    let mut zy = [F::zero(); LANES];
+    let (mx, sum, zy) = (&mut mx[..np], &mut sum[..np], &mut zy[..np]);
     if np >= ACC {
         for s0 in strips(np) {
             if !strip_extremes(c, &zrow, s0, mx) {
@@ -79,12 +87,13 @@ pub(crate) fn tile<F: LossFloat, const FMA: bool>(
     } else if !narrow_extremes_exp::<F, FMA>(c, np, &zrow, mx, es, sum) {
         return Err(Fallback);
     }
-    let mut zy = [F::zero(); LANES];
-    let mut wy = [F::zero(); LANES];
-    let mut s = [F::zero(); LANES];
-    let (zy, wy, s) = (&mut zy[..np], &mut wy[..np], &mut s[..np]);
     for j in 0..np {
         zy[j] = zrow(y[j])[j];
+    }
+    let mut wy = [F::zero(); LANES];
+    let mut s = [F::zero(); LANES];
+    let (wy, s) = (&mut wy[..np], &mut s[..np]);
+    for j in 0..np {
         wy[j] = if valid[j] { k.w.at(y[j]) } else { F::zero() };
         s[j] = match out.grad {
             Some((_, u)) => u.at(tl.p0 + j),
@@ -149,12 +158,6 @@ pub(crate) fn tile<F: LossFloat, const FMA: bool>(
             s[j] = F::zero();
         }
     }
-    // Target classes as floats, for the selects below.
-    let mut yf = [F::zero(); LANES];
-    let yf = &mut yf[..np];
-    for (f, &yj) in yf.iter_mut().zip(&*y) {
-        *f = F::from_f64_(yj as f64);
-    }
     match out.grad.as_mut() {
         Some((g, _)) if direct => {
             // Straight into the gradient's class rows: no scratch, no copy.
@@ -193,7 +196,7 @@ pub(crate) fn tile<F: LossFloat, const FMA: bool>(
     if !finite {
         return Err(Fallback);
     }
-    Ok(finish(tl, c, loss, valid, out, es))
+    Ok(finish(tl, c, loss, out, es))
 }
 
 /// Strip starts covering `np >= ACC` lanes with full strips of `ACC`; the
@@ -307,19 +310,24 @@ fn finish<F: LossFloat>(
     tl: Tile,
     c: usize,
     loss: &[F],
-    valid: &[bool],
     out: &mut Outputs<'_, '_, F>,
     es: &[F],
 ) -> f64 {
     let np = tl.np;
-    // Four partial sums (fixed order) instead of one serial chain.
+    // Four partial sums (position j into acc[j % 4]) instead of one serial
+    // chain. Ignored positions' losses are already 0.
     let mut acc = [0.0f64; 4];
-    for (j, (&l, &v)) in loss.iter().zip(valid).enumerate() {
-        let l = if v { l } else { F::zero() };
-        acc[j % 4] += l.to_f64_();
-        if let Some(pt) = out.per_target.as_deref_mut() {
-            pt[tl.p0 + j] = l;
+    let mut quads = loss.chunks_exact(4);
+    for q in &mut quads {
+        for i in 0..4 {
+            acc[i] += q[i].to_f64_();
         }
+    }
+    for (a, &l) in acc.iter_mut().zip(quads.remainder()) {
+        *a += l.to_f64_();
+    }
+    if let Some(pt) = out.per_target.as_deref_mut() {
+        pt[tl.p0..tl.p0 + np].copy_from_slice(loss);
     }
     let total = (acc[0] + acc[1]) + (acc[2] + acc[3]);
     if let Some((g, _)) = out.grad.as_mut() {
