@@ -4,7 +4,8 @@
 use super::row::ACC;
 use super::{Consts, Fallback, LANES, SCRATCH};
 use crate::float::LossFloat;
-use crate::kernel::softmax::{Outputs, SoftmaxKind};
+use crate::kernel::softmax::{Outputs, SoftmaxKind, Weights};
+use crate::kernel::Upstream;
 
 /// Where a tile lies: `P` positions starting at position `p0`, whose class-0
 /// logits start at `base` and step by `pstride`; classes step by `cstride`.
@@ -87,18 +88,37 @@ pub(crate) fn tile<F: LossFloat, const FMA: bool>(
     } else if !narrow_extremes_exp::<F, FMA>(c, np, &zrow, mx, es, sum) {
         return Err(Fallback);
     }
-    for j in 0..np {
-        zy[j] = zrow(y[j])[j];
+    if direct {
+        let zt = &z[tl.base..];
+        for ((zj, &yj), j) in zy.iter_mut().zip(&*y).zip(0..) {
+            *zj = zt[yj * tl.cstride + j];
+        }
+    } else {
+        for ((zj, &yj), j) in zy.iter_mut().zip(&*y).zip(0..) {
+            *zj = zs[yj * np + j];
+        }
     }
+    // Per-position weights and upstream factors; each enum is matched once
+    // per tile, not once per position.
     let mut wy = [F::zero(); LANES];
     let mut s = [F::zero(); LANES];
     let (wy, s) = (&mut wy[..np], &mut s[..np]);
-    for j in 0..np {
-        wy[j] = if valid[j] { k.w.at(y[j]) } else { F::zero() };
-        s[j] = match out.grad {
-            Some((_, u)) => u.at(tl.p0 + j),
-            None => F::zero(),
-        };
+    match k.w {
+        Weights::Uniform(w) => {
+            for (wj, &v) in wy.iter_mut().zip(&*valid) {
+                *wj = if v { w } else { F::zero() };
+            }
+        }
+        Weights::PerClass(w) => {
+            for ((wj, &v), &yj) in wy.iter_mut().zip(&*valid).zip(&*y) {
+                *wj = if v { w[yj] } else { F::zero() };
+            }
+        }
+    }
+    match out.grad {
+        Some((_, Upstream::Uniform(u))) => s.fill(u),
+        Some((_, Upstream::PerPosition(u))) => s.copy_from_slice(&u[tl.p0..tl.p0 + np]),
+        None => {}
     }
     let mut loss = [F::zero(); LANES];
     let loss = &mut loss[..np];
