@@ -83,25 +83,14 @@ fn exp_store_sum<F: LossFloat, const FMA: bool>(zr: &[F], mx: F, dst: &mut [F]) 
         .chunks_exact(2 * ACC)
         .zip(dst[..body].chunks_exact_mut(2 * ACC));
     for (zch, dch) in pairs {
-        for i in 0..ACC {
-            let e = super::exp::<F, FMA>(zch[i] - mx);
-            dch[i] = e;
-            a0[i] = a0[i] + e;
-        }
-        for i in 0..ACC {
-            let e = super::exp::<F, FMA>(zch[ACC + i] - mx);
-            dch[ACC + i] = e;
-            a1[i] = a1[i] + e;
-        }
+        let (dl, dh) = dch.split_at_mut(ACC);
+        exp_lanes::<F, FMA>(&zch[..ACC], mx, dl, &mut a0);
+        exp_lanes::<F, FMA>(&zch[ACC..], mx, dh, &mut a1);
     }
     let mut done = body;
     if n - done >= ACC {
         let (zch, dch) = (&zr[done..done + ACC], &mut dst[done..done + ACC]);
-        for i in 0..ACC {
-            let e = super::exp::<F, FMA>(zch[i] - mx);
-            dch[i] = e;
-            a0[i] = a0[i] + e;
-        }
+        exp_lanes::<F, FMA>(zch, mx, dch, &mut a0);
         done += ACC;
     }
     if done < n {
@@ -117,6 +106,17 @@ fn exp_store_sum<F: LossFloat, const FMA: bool>(zr: &[F], mx: F, dst: &mut [F]) 
         a0[i] = a0[i] + a1[i];
     }
     sum_acc(&a0)
+}
+
+/// One vector of [`exp_store_sum`]: `d[i] = exp(z[i] - mx)`, added to `acc[i]`.
+#[inline(always)]
+fn exp_lanes<F: LossFloat, const FMA: bool>(z: &[F], mx: F, d: &mut [F], acc: &mut [F; ACC]) {
+    let (z, d) = (&z[..ACC], &mut d[..ACC]);
+    for i in 0..ACC {
+        let e = super::exp::<F, FMA>(z[i] - mx);
+        d[i] = e;
+        acc[i] = acc[i] + e;
+    }
 }
 
 /// [`exp_store_sum`] for pieces shorter than one accumulator vector.
