@@ -150,6 +150,36 @@ fn extremes_match_scalar() {
     compare::<f32>(geom, &z32, &t, None, &[1.0, -1.0, 0.5], 2e-5);
 }
 
+/// The row kernel at widths around its vector and scratch sizes: masked
+/// tails of every length, rows split into `SCRATCH`-sized pieces, a piece
+/// shorter than one vector, and a masked (`-inf`) class.
+#[test]
+fn row_widths_match_scalar() {
+    for c in [64, 65, 79, 100, 127, 128, 1000, 4096, 4097, 4111] {
+        let geom = Geom { n: 5, c, m: 1 };
+        let t = [0, c - 1, c / 2, IGNORE, 7];
+        let w: Vec<f64> = (0..c).map(|k| 0.25 + (k % 7) as f64 * 0.5).collect();
+        let u = [1.0, -0.5, 2.0, 1.0, 0.75];
+        let w32: Vec<f32> = w.iter().map(|&v| v as f32).collect();
+        let u32_: Vec<f32> = u.iter().map(|&v| v as f32).collect();
+        for masked in [false, true] {
+            let mut z: Vec<f64> = (0..geom.len())
+                .map(|i| ((i * 7919) % 1009) as f64 / 40.0 - 12.0)
+                .collect();
+            if masked {
+                // (Label smoothing then declines to the scalar kernel.)
+                z[3] = f64::NEG_INFINITY;
+            }
+            let z32: Vec<f32> = z.iter().map(|&v| v as f32).collect();
+            for weighted in [false, true] {
+                compare::<f64>(geom, &z, &t, weighted.then_some(&w[..]), &u, 1e-12);
+                let w32 = weighted.then_some(&w32[..]);
+                compare::<f32>(geom, &z32, &t, w32, &u32_, 2e-5);
+            }
+        }
+    }
+}
+
 /// Rough timing of each level (release mode):
 /// `cargo test --release --lib kernel::tests::timing -- --ignored --nocapture`
 #[test]

@@ -18,6 +18,9 @@
 
 use super::chunks::Work;
 
+#[cfg(all(target_arch = "x86_64", focal_avx512))]
+#[clippy::msrv = "1.89"]
+mod avx512;
 mod nll;
 mod row;
 mod tile;
@@ -232,7 +235,7 @@ pub(crate) fn run_level<F: LossFloat>(
         #[cfg(all(target_arch = "x86_64", focal_avx512))]
         // SAFETY: `Level::Avx512` is only chosen when AVX-512F was detected.
         Level::Avx512 => unsafe { run_avx512(k, c, m, w) },
-        _ => run_work::<F, false>(k, c, m, w),
+        _ => run_work::<F, false, false>(k, c, m, w),
     }
 }
 
@@ -244,7 +247,7 @@ unsafe fn run_avx2<F: LossFloat>(
     m: usize,
     w: Work<'_, '_, '_, F>,
 ) -> Result<f64, Fallback> {
-    run_work::<F, true>(k, c, m, w)
+    run_work::<F, true, false>(k, c, m, w)
 }
 
 #[cfg(all(target_arch = "x86_64", focal_avx512))]
@@ -255,13 +258,14 @@ unsafe fn run_avx512<F: LossFloat>(
     m: usize,
     w: Work<'_, '_, '_, F>,
 ) -> Result<f64, Fallback> {
-    run_work::<F, true>(k, c, m, w)
+    run_work::<F, true, true>(k, c, m, w)
 }
 
 /// The vectorised kernel over a sub-batch of `w.n` items; `FMA` when the
-/// caller enabled the `fma` target feature (fused `exp`).
+/// caller enabled the `fma` target feature (fused `exp`), `W512` when it
+/// enabled `avx512f` (explicit AVX-512 row primitives for `f32`).
 #[inline(always)]
-fn run_work<F: LossFloat, const FMA: bool>(
+fn run_work<F: LossFloat, const FMA: bool, const W512: bool>(
     k: &Consts<'_, F>,
     c: usize,
     m: usize,
@@ -283,7 +287,7 @@ fn run_work<F: LossFloat, const FMA: bool>(
         let mut r0 = 0;
         while r0 < n {
             let nr = LANES.min(n - r0);
-            total += row::rows::<F, FMA>(k, c, z, t, r0, nr, &mut out, &mut zs)?;
+            total += row::rows::<F, FMA, W512>(k, c, z, t, r0, nr, &mut out, &mut zs)?;
             r0 += nr;
         }
         return Ok(total);

@@ -1,6 +1,8 @@
 //! The row kernel: one contiguous row of `C >= ROW_MIN_C` classes,
 //! vectorised along the row with per-lane accumulators.
 
+#[cfg(all(target_arch = "x86_64", focal_avx512))]
+use super::avx512;
 use super::{Consts, Fallback, LANES, SCRATCH};
 use crate::float::LossFloat;
 use crate::kernel::softmax::{Outputs, SoftmaxKind, Weights};
@@ -156,7 +158,7 @@ pub(super) fn sum_acc<F: LossFloat>(acc: &[F; ACC]) -> F {
 /// across rows, and a last pass rescales each gradient row in place.
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
-pub(crate) fn rows<F: LossFloat, const FMA: bool>(
+pub(crate) fn rows<F: LossFloat, const FMA: bool, const W512: bool>(
     k: &Consts<'_, F>,
     c: usize,
     z: &[F],
@@ -173,9 +175,20 @@ pub(crate) fn rows<F: LossFloat, const FMA: bool>(
     let mut s = [F::zero(); LANES];
     let mut sm = [F::zero(); LANES];
     let mut valid = [false; LANES];
+    // Each row's maximum is taken one row ahead, so its lane reduction
+    // overlaps the previous row's `exp` pass instead of delaying its own.
+    let mut m_next = if nr > 0 {
+        max_of::<F, W512>(&z[r0 * c..(r0 + 1) * c])
+    } else {
+        F::zero()
+    };
     for j in 0..nr {
         let r = r0 + j;
         let zr = &z[r * c..(r + 1) * c];
+        let m = m_next;
+        if j + 1 < nr {
+            m_next = max_of::<F, W512>(&z[(r + 1) * c..(r + 2) * c]);
+        }
         let y = t[r];
         valid[j] = k.ignore != Some(y);
         if !valid[j] {
@@ -191,7 +204,6 @@ pub(crate) fn rows<F: LossFloat, const FMA: bool>(
         // row, -inf at the target, or -inf with smoothing all make this
         // row's loss non-finite, which sends the block to the scalar kernel
         // below. A -inf elsewhere (a masked class) is handled exactly.
-        let m = row_max(zr);
         mx[j] = m;
         zy[j] = zr[y];
         wy[j] = k.w.at(y);
@@ -203,14 +215,14 @@ pub(crate) fn rows<F: LossFloat, const FMA: bool>(
                 let g = &mut g[r * c..(r + 1) * c];
                 let mut acc = F::zero();
                 for (zc, gc) in zr.chunks(SCRATCH).zip(g.chunks_mut(SCRATCH)) {
-                    acc = acc + exp_store_sum::<F, FMA>(zc, m, gc);
+                    acc = acc + exp_sum::<F, FMA, W512>(zc, m, gc);
                 }
                 acc
             }
             None => {
                 let mut acc = F::zero();
                 for ch in zr.chunks(SCRATCH) {
-                    acc = acc + exp_store_sum::<F, FMA>(ch, m, &mut scratch[..ch.len()]);
+                    acc = acc + exp_sum::<F, FMA, W512>(ch, m, &mut scratch[..ch.len()]);
                 }
                 acc
             }
@@ -276,24 +288,84 @@ pub(crate) fn rows<F: LossFloat, const FMA: bool>(
         if let Some((g, _)) = out.grad.as_mut() {
             let g = &mut g[r * c..(r + 1) * c];
             let (aj, bj) = (a[j], s[j] * b);
-            match k.w {
-                Weights::Uniform(w) => {
-                    let bw = bj * w;
-                    for gv in g.iter_mut() {
-                        *gv = crate::kernel::vmath::madd::<F, FMA>(*gv, aj, bw);
-                    }
-                }
-                Weights::PerClass(w) => {
-                    for (gv, &wc) in g.iter_mut().zip(w) {
-                        *gv = crate::kernel::vmath::madd::<F, FMA>(*gv, aj, bj * wc);
-                    }
-                }
-            }
+            rescale::<F, FMA, W512>(g, aj, bj, k.w);
             let y = t[r];
             g[y] = g[y] + d[j];
         }
     }
     Ok((acc[0] + acc[1]) + (acc[2] + acc[3]))
+}
+
+/// [`row_max`], through the AVX-512 primitive for `f32` when `W512`.
+#[inline(always)]
+fn max_of<F: LossFloat, const W512: bool>(zr: &[F]) -> F {
+    #[cfg(all(target_arch = "x86_64", focal_avx512))]
+    if W512 {
+        if let Some(z) = avx512::as_f32(zr) {
+            // SAFETY: `W512` is set only under `run_avx512`, which runs
+            // after AVX-512F was detected.
+            return F::from_f64_(f64::from(unsafe { avx512::row_max(z) }));
+        }
+    }
+    row_max(zr)
+}
+
+/// [`exp_store_sum`], through the AVX-512 primitive for `f32` when `W512`.
+#[inline(always)]
+fn exp_sum<F: LossFloat, const FMA: bool, const W512: bool>(zr: &[F], mx: F, dst: &mut [F]) -> F {
+    #[cfg(all(target_arch = "x86_64", focal_avx512))]
+    if W512 {
+        if let (Some(z), Some(d)) = (avx512::as_f32(zr), avx512::as_f32_mut(dst)) {
+            let m = mx.to_f64_() as f32;
+            // SAFETY: as in `max_of`.
+            return F::from_f64_(f64::from(unsafe { avx512::exp_store_sum(z, m, d) }));
+        }
+    }
+    exp_store_sum::<F, FMA>(zr, mx, dst)
+}
+
+/// `g_k = g_k a + b w_k` along a gradient row (`w_k = w` when uniform).
+#[inline(always)]
+fn rescale<F: LossFloat, const FMA: bool, const W512: bool>(
+    g: &mut [F],
+    a: F,
+    b: F,
+    w: Weights<'_, F>,
+) {
+    #[cfg(all(target_arch = "x86_64", focal_avx512))]
+    if W512 {
+        let (af, bf) = (a.to_f64_() as f32, b.to_f64_() as f32);
+        if let Some(g) = avx512::as_f32_mut(g) {
+            match w {
+                Weights::Uniform(w) => {
+                    let bw = (b * w).to_f64_() as f32;
+                    // SAFETY: as in `max_of`.
+                    unsafe { avx512::scale_uniform(g, af, bw) };
+                    return;
+                }
+                Weights::PerClass(w) => {
+                    if let Some(w) = avx512::as_f32(w) {
+                        // SAFETY: as in `max_of`.
+                        unsafe { avx512::scale_weighted(g, af, bf, w) };
+                        return;
+                    }
+                }
+            }
+        }
+    }
+    match w {
+        Weights::Uniform(w) => {
+            let bw = b * w;
+            for gv in g.iter_mut() {
+                *gv = crate::kernel::vmath::madd::<F, FMA>(*gv, a, bw);
+            }
+        }
+        Weights::PerClass(w) => {
+            for (gv, &wc) in g.iter_mut().zip(w) {
+                *gv = crate::kernel::vmath::madd::<F, FMA>(*gv, a, b * wc);
+            }
+        }
+    }
 }
 
 /// `Σ_c w_c (mx - z_c)`, vectorised (the smoothing term without `ln Σ`).
