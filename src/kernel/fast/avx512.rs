@@ -1,4 +1,4 @@
-//! Explicit AVX-512 `f32` primitives for the row kernel.
+//! Explicit AVX-512 `f32` primitives for the row and tile kernels.
 //!
 //! The auto-vectorised generic loops keep some accumulators in stack memory
 //! and reduce lanes in 2-lane steps; written with intrinsics, a row of `C`
@@ -14,10 +14,11 @@
 use crate::float::LossFloat;
 use std::any::TypeId;
 use std::arch::x86_64::{
-    __m512, __mmask16, _mm512_add_ps, _mm512_fmadd_ps, _mm512_fnmadd_ps, _mm512_loadu_ps,
-    _mm512_mask_add_ps, _mm512_mask_loadu_ps, _mm512_mask_storeu_ps, _mm512_maskz_loadu_ps,
-    _mm512_max_ps, _mm512_mul_ps, _mm512_reduce_add_ps, _mm512_reduce_max_ps, _mm512_roundscale_ps,
-    _mm512_scalef_ps, _mm512_set1_ps, _mm512_setzero_ps, _mm512_storeu_ps, _mm512_sub_ps,
+    __m512, __mmask16, _mm512_add_ps, _mm512_cmp_ps_mask, _mm512_fmadd_ps, _mm512_fnmadd_ps,
+    _mm512_loadu_ps, _mm512_mask_add_ps, _mm512_mask_loadu_ps, _mm512_mask_storeu_ps,
+    _mm512_maskz_loadu_ps, _mm512_max_ps, _mm512_min_ps, _mm512_mul_ps, _mm512_reduce_add_ps,
+    _mm512_reduce_max_ps, _mm512_roundscale_ps, _mm512_scalef_ps, _mm512_set1_ps,
+    _mm512_setzero_ps, _mm512_storeu_ps, _mm512_sub_ps, _CMP_LT_OQ, _CMP_ORD_Q,
 };
 
 /// Lanes per vector.
@@ -180,6 +181,75 @@ pub(super) unsafe fn scale_weighted(g: &mut [f32], a: f32, b: f32, w: &[f32]) {
     }
 }
 
+/// Per-lane maxima over `c` class rows of lanes `[s0, s0 + 16)`, where
+/// class `cl`'s row starts at `z[cl * stride]`, into `mx[s0..]`; false when
+/// a value is NaN or infinite or a lane's spread `max - min` overflows
+/// (the generic `strip_extremes`).
+///
+/// # Panics
+/// If `z` is shorter than `(c - 1) * stride + s0 + 16` or `mx` than `s0 + 16`.
+#[inline]
+#[target_feature(enable = "avx512f")]
+pub(super) unsafe fn strip_extremes(
+    z: &[f32],
+    stride: usize,
+    c: usize,
+    s0: usize,
+    mx: &mut [f32],
+) -> bool {
+    assert!(c >= 1 && (c - 1) * stride + s0 + V <= z.len() && s0 + V <= mx.len());
+    let p = z.as_ptr().add(s0);
+    let zero = _mm512_setzero_ps();
+    let mut m = _mm512_set1_ps(f32::NEG_INFINITY);
+    let mut n = _mm512_set1_ps(f32::INFINITY);
+    // v * 0 + ck is NaN from the first NaN or infinite v on.
+    let mut ck = zero;
+    for cl in 0..c {
+        let v = _mm512_loadu_ps(p.add(cl * stride));
+        m = _mm512_max_ps(m, v);
+        n = _mm512_min_ps(n, v);
+        ck = _mm512_fmadd_ps(v, zero, ck);
+    }
+    _mm512_storeu_ps(mx.as_mut_ptr().add(s0), m);
+    let spread = _mm512_sub_ps(m, n);
+    // Ordered-and-less-than: false for NaN.
+    let fine = _mm512_cmp_ps_mask::<_CMP_LT_OQ>(spread, _mm512_set1_ps(f32::INFINITY))
+        & _mm512_cmp_ps_mask::<_CMP_ORD_Q>(ck, ck);
+    fine == 0xFFFF
+}
+
+/// `es[cl * np + s0 + i] = e^(z[cl * stride + s0 + i] - mx[s0 + i])` for
+/// the 16 lanes `i` and every class, with `sum[s0 + i]` their sum in class
+/// order (the generic `strip_exp`).
+///
+/// # Panics
+/// On slices too short for those indices.
+#[inline]
+#[target_feature(enable = "avx512f")]
+#[allow(clippy::too_many_arguments)]
+pub(super) unsafe fn strip_exp(
+    z: &[f32],
+    stride: usize,
+    c: usize,
+    np: usize,
+    s0: usize,
+    mx: &[f32],
+    es: &mut [f32],
+    sum: &mut [f32],
+) {
+    assert!(c >= 1 && (c - 1) * stride + s0 + V <= z.len());
+    assert!((c - 1) * np + s0 + V <= es.len() && s0 + V <= mx.len() && s0 + V <= sum.len());
+    let (p, q) = (z.as_ptr().add(s0), es.as_mut_ptr().add(s0));
+    let m = _mm512_loadu_ps(mx.as_ptr().add(s0));
+    let mut acc = _mm512_setzero_ps();
+    for cl in 0..c {
+        let e = exp_le0(_mm512_sub_ps(_mm512_loadu_ps(p.add(cl * stride)), m));
+        _mm512_storeu_ps(q.add(cl * np), e);
+        acc = _mm512_add_ps(acc, e);
+    }
+    _mm512_storeu_ps(sum.as_mut_ptr().add(s0), acc);
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -296,6 +366,57 @@ mod tests {
                 assert_eq!(gk, dk.mul_add(0.5, -0.25 * wk), "n = {n}, k = {k}");
             }
             assert_eq!(g[n], -7.0);
+        }
+    }
+
+    #[test]
+    fn strips_match_plain_loops() {
+        if !detected() {
+            return;
+        }
+        let (c, np, stride) = (5, 40, 53);
+        let z: Vec<f32> = (0..c * stride)
+            .map(|i| ((i * 7919) % 211) as f32 / 9.0 - 11.0)
+            .collect();
+        for s0 in [0, 16, 24] {
+            let mut mx = vec![0.0f32; np];
+            // SAFETY: AVX-512F was detected above.
+            assert!(unsafe { strip_extremes(&z, stride, c, s0, &mut mx) });
+            let mut es = vec![0.0f32; c * np];
+            let mut sum = vec![0.0f32; np];
+            // SAFETY: as above.
+            unsafe { strip_exp(&z, stride, c, np, s0, &mx, &mut es, &mut sum) };
+            for i in s0..s0 + V {
+                let col = (0..c).map(|cl| z[cl * stride + i]);
+                assert_eq!(mx[i], col.clone().fold(f32::NEG_INFINITY, f32::max));
+                let mut want = 0.0f32;
+                for (cl, v) in col.enumerate() {
+                    let e = f64::from(v - mx[i]).exp();
+                    assert!((f64::from(es[cl * np + i]) - e).abs() <= 3e-7 * e);
+                    want += es[cl * np + i];
+                }
+                // Summed in class order, as the generic strip does.
+                assert_eq!(sum[i], want);
+            }
+        }
+        // Any NaN or infinity, or a spread past f32::MAX, is refused.
+        for bad in [f32::NAN, f32::INFINITY, f32::NEG_INFINITY, 3e38] {
+            let mut z = z.clone();
+            z[2 * stride + 16 + 7] = bad;
+            if bad == 3e38 {
+                z[stride + 16 + 7] = -3e38;
+            }
+            let mut mx = vec![0.0f32; np];
+            // SAFETY: as above.
+            assert!(
+                !unsafe { strip_extremes(&z, stride, c, 16, &mut mx) },
+                "{bad}"
+            );
+            // SAFETY: as above; lanes 0..16 do not see the bad value.
+            assert!(
+                unsafe { strip_extremes(&z, stride, c, 0, &mut mx) },
+                "{bad}"
+            );
         }
     }
 }

@@ -304,7 +304,7 @@ fn run_work<F: LossFloat, const FMA: bool, const W512: bool>(
                 pstride: c,
                 cstride: 1,
             };
-            total += tile::<F, FMA>(k, c, z, t, tl, &mut out, &mut zs, &mut es)?;
+            total += tile::<F, FMA, W512>(k, c, z, t, tl, &mut out, &mut zs, &mut es)?;
             p0 += np;
         }
     } else {
@@ -319,7 +319,7 @@ fn run_work<F: LossFloat, const FMA: bool, const W512: bool>(
                     pstride: 1,
                     cstride: m,
                 };
-                total += tile::<F, FMA>(k, c, z, t, tl, &mut out, &mut zs, &mut es)?;
+                total += tile::<F, FMA, W512>(k, c, z, t, tl, &mut out, &mut zs, &mut es)?;
                 j0 += np;
             }
         }

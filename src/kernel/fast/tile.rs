@@ -1,6 +1,8 @@
 //! The tile kernel: up to `LANES` positions, gathered class-major into
 //! stack scratch so every step vectorises across positions.
 
+#[cfg(all(target_arch = "x86_64", focal_avx512))]
+use super::avx512;
 use super::row::ACC;
 use super::{Consts, Fallback, LANES, SCRATCH};
 use crate::float::LossFloat;
@@ -24,7 +26,7 @@ pub(crate) struct Tile {
 /// bounds checks and vectorise across positions.
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
-pub(crate) fn tile<F: LossFloat, const FMA: bool>(
+pub(crate) fn tile<F: LossFloat, const FMA: bool, const W512: bool>(
     k: &Consts<'_, F>,
     c: usize,
     z: &[F],
@@ -77,13 +79,19 @@ pub(crate) fn tile<F: LossFloat, const FMA: bool>(
     let mut zy = [F::zero(); LANES];
     let (mx, sum, zy) = (&mut mx[..np], &mut sum[..np], &mut zy[..np]);
     if np >= ACC {
+        // The class rows as one slice and a stride, for the AVX-512 strips.
+        let (zall, stride) = if direct {
+            (&z[tl.base..], tl.cstride)
+        } else {
+            (zs, np)
+        };
         for s0 in strips(np) {
-            if !strip_extremes(c, &zrow, s0, mx) {
+            if !extremes_of::<F, W512>(c, (zall, stride), &zrow, s0, mx) {
                 return Err(Fallback);
             }
         }
         for s0 in strips(np) {
-            strip_exp::<F, FMA>(c, np, &zrow, s0, mx, es, sum);
+            exp_of::<F, FMA, W512>(c, np, (zall, stride), &zrow, s0, mx, es, sum);
         }
     } else if !narrow_extremes_exp::<F, FMA>(c, np, &zrow, mx, es, sum) {
         return Err(Fallback);
@@ -283,6 +291,57 @@ fn strip_exp<'z, F: LossFloat, const FMA: bool>(
         }
     }
     sum[s0..s0 + ACC].copy_from_slice(&acc);
+}
+
+/// [`strip_extremes`], through the AVX-512 primitive for `f32` when
+/// `W512`; `zs.0[cl * zs.1..]` is class `cl`'s row, as `zrow(cl)` is.
+#[inline(always)]
+fn extremes_of<'z, F: LossFloat, const W512: bool>(
+    c: usize,
+    zs: (&[F], usize),
+    zrow: &impl Fn(usize) -> &'z [F],
+    s0: usize,
+    mx: &mut [F],
+) -> bool {
+    #[cfg(all(target_arch = "x86_64", focal_avx512))]
+    if W512 {
+        if let (Some(z), Some(m)) = (avx512::as_f32(zs.0), avx512::as_f32_mut(mx)) {
+            // SAFETY: `W512` is set only under `run_avx512`, which runs
+            // after AVX-512F was detected.
+            return unsafe { avx512::strip_extremes(z, zs.1, c, s0, m) };
+        }
+    }
+    let _ = zs;
+    strip_extremes(c, zrow, s0, mx)
+}
+
+/// [`strip_exp`], through the AVX-512 primitive for `f32` when `W512`
+/// (rows as in [`extremes_of`]).
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+fn exp_of<'z, F: LossFloat, const FMA: bool, const W512: bool>(
+    c: usize,
+    np: usize,
+    zs: (&[F], usize),
+    zrow: &impl Fn(usize) -> &'z [F],
+    s0: usize,
+    mx: &[F],
+    es: &mut [F],
+    sum: &mut [F],
+) {
+    #[cfg(all(target_arch = "x86_64", focal_avx512))]
+    if W512 {
+        let f32s = (avx512::as_f32(zs.0), avx512::as_f32(mx));
+        if let ((Some(z), Some(m)), Some(e)) = (f32s, avx512::as_f32_mut(es)) {
+            if let Some(sm) = avx512::as_f32_mut(sum) {
+                // SAFETY: as in `extremes_of`.
+                unsafe { avx512::strip_exp(z, zs.1, c, np, s0, m, e, sm) };
+                return;
+            }
+        }
+    }
+    let _ = zs;
+    strip_exp::<F, FMA>(c, np, zrow, s0, mx, es, sum);
 }
 
 /// One value into a lane's running check, maximum and minimum.
