@@ -172,6 +172,7 @@ pub(crate) enum Level {
     /// AVX2 + FMA.
     Avx2,
     /// AVX-512F (only when built with a compiler that supports it).
+    #[cfg_attr(not(focal_avx512), allow(dead_code))]
     Avx512,
 }
 
