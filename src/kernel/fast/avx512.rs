@@ -182,6 +182,69 @@ pub(super) unsafe fn scale_weighted(g: &mut [f32], a: f32, b: f32, w: &[f32]) {
     }
 }
 
+/// Per-lane maxima over `c` class rows of `Q` vectors each (class `cl`'s
+/// row at `p + cl * stride`), and whether every lane was finite with a
+/// spread `max - min` that does not overflow.
+///
+/// # Safety
+/// AVX-512F, and `Q * 16` readable values at each of the `c` rows.
+#[inline]
+#[target_feature(enable = "avx512f")]
+unsafe fn extremes<const Q: usize>(p: *const f32, stride: usize, c: usize) -> ([__m512; Q], bool) {
+    let zero = _mm512_setzero_ps();
+    let mut m = [_mm512_set1_ps(f32::NEG_INFINITY); Q];
+    let mut n = [_mm512_set1_ps(f32::INFINITY); Q];
+    // v * 0 + ck is NaN from the first NaN or infinite v on.
+    let mut ck = [zero; Q];
+    for cl in 0..c {
+        let row = p.add(cl * stride);
+        for q in 0..Q {
+            let v = _mm512_loadu_ps(row.add(q * V));
+            m[q] = _mm512_max_ps(m[q], v);
+            n[q] = _mm512_min_ps(n[q], v);
+            ck[q] = _mm512_fmadd_ps(v, zero, ck[q]);
+        }
+    }
+    let inf = _mm512_set1_ps(f32::INFINITY);
+    let mut fine = 0xFFFF;
+    for q in 0..Q {
+        // Ordered-and-less-than: false for NaN.
+        let spread = _mm512_sub_ps(m[q], n[q]);
+        fine &= _mm512_cmp_ps_mask::<_CMP_LT_OQ>(spread, inf)
+            & _mm512_cmp_ps_mask::<_CMP_ORD_Q>(ck[q], ck[q]);
+    }
+    (m, fine == 0xFFFF)
+}
+
+/// `e^(v - m)` for the `Q` vectors of each of `c` class rows (as in
+/// [`extremes`]), stored at `out + cl * out_stride`; returns the per-lane
+/// sums, in class order.
+///
+/// # Safety
+/// AVX-512F, `Q * 16` readable values at each row and writable ones at
+/// each output row.
+#[inline]
+#[target_feature(enable = "avx512f")]
+unsafe fn exp_rows<const Q: usize>(
+    p: *const f32,
+    stride: usize,
+    c: usize,
+    m: &[__m512; Q],
+    out: *mut f32,
+    out_stride: usize,
+) -> [__m512; Q] {
+    let mut acc = [_mm512_setzero_ps(); Q];
+    for cl in 0..c {
+        let (row, o) = (p.add(cl * stride), out.add(cl * out_stride));
+        for q in 0..Q {
+            let e = exp_le0(_mm512_sub_ps(_mm512_loadu_ps(row.add(q * V)), m[q]));
+            _mm512_storeu_ps(o.add(q * V), e);
+            acc[q] = _mm512_add_ps(acc[q], e);
+        }
+    }
+    acc
+}
+
 /// Per-lane maxima over `c` class rows of lanes `[s0, s0 + 16)`, where
 /// class `cl`'s row starts at `z[cl * stride]`, into `mx[s0..]`; false when
 /// a value is NaN or infinite or a lane's spread `max - min` overflows
@@ -199,24 +262,9 @@ pub(super) unsafe fn strip_extremes(
     mx: &mut [f32],
 ) -> bool {
     assert!(c >= 1 && (c - 1) * stride + s0 + V <= z.len() && s0 + V <= mx.len());
-    let p = z.as_ptr().add(s0);
-    let zero = _mm512_setzero_ps();
-    let mut m = _mm512_set1_ps(f32::NEG_INFINITY);
-    let mut n = _mm512_set1_ps(f32::INFINITY);
-    // v * 0 + ck is NaN from the first NaN or infinite v on.
-    let mut ck = zero;
-    for cl in 0..c {
-        let v = _mm512_loadu_ps(p.add(cl * stride));
-        m = _mm512_max_ps(m, v);
-        n = _mm512_min_ps(n, v);
-        ck = _mm512_fmadd_ps(v, zero, ck);
-    }
+    let ([m], ok) = extremes::<1>(z.as_ptr().add(s0), stride, c);
     _mm512_storeu_ps(mx.as_mut_ptr().add(s0), m);
-    let spread = _mm512_sub_ps(m, n);
-    // Ordered-and-less-than: false for NaN.
-    let fine = _mm512_cmp_ps_mask::<_CMP_LT_OQ>(spread, _mm512_set1_ps(f32::INFINITY))
-        & _mm512_cmp_ps_mask::<_CMP_ORD_Q>(ck, ck);
-    fine == 0xFFFF
+    ok
 }
 
 /// `es[cl * np + s0 + i] = e^(z[cl * stride + s0 + i] - mx[s0 + i])` for
@@ -240,14 +288,9 @@ pub(super) unsafe fn strip_exp(
 ) {
     assert!(c >= 1 && (c - 1) * stride + s0 + V <= z.len());
     assert!((c - 1) * np + s0 + V <= es.len() && s0 + V <= mx.len() && s0 + V <= sum.len());
+    let m = [_mm512_loadu_ps(mx.as_ptr().add(s0))];
     let (p, q) = (z.as_ptr().add(s0), es.as_mut_ptr().add(s0));
-    let m = _mm512_loadu_ps(mx.as_ptr().add(s0));
-    let mut acc = _mm512_setzero_ps();
-    for cl in 0..c {
-        let e = exp_le0(_mm512_sub_ps(_mm512_loadu_ps(p.add(cl * stride)), m));
-        _mm512_storeu_ps(q.add(cl * np), e);
-        acc = _mm512_add_ps(acc, e);
-    }
+    let [acc] = exp_rows::<1>(p, stride, c, &m, q, np);
     _mm512_storeu_ps(sum.as_mut_ptr().add(s0), acc);
 }
 
@@ -277,40 +320,14 @@ pub(super) unsafe fn tile_passes(
     const Q: usize = TILE / V;
     assert!(c >= 1 && (c - 1) * stride + TILE <= z.len());
     assert!(c * TILE <= es.len() && TILE <= mx.len() && TILE <= sum.len());
-    let p = z.as_ptr();
-    let zero = _mm512_setzero_ps();
-    let mut m = [_mm512_set1_ps(f32::NEG_INFINITY); Q];
-    let mut n = [_mm512_set1_ps(f32::INFINITY); Q];
-    let mut ck = [zero; Q];
-    for cl in 0..c {
-        let row = p.add(cl * stride);
-        for q in 0..Q {
-            let v = _mm512_loadu_ps(row.add(q * V));
-            m[q] = _mm512_max_ps(m[q], v);
-            n[q] = _mm512_min_ps(n[q], v);
-            ck[q] = _mm512_fmadd_ps(v, zero, ck[q]);
-        }
+    let (m, ok) = extremes::<Q>(z.as_ptr(), stride, c);
+    for (q, v) in m.iter().enumerate() {
+        _mm512_storeu_ps(mx.as_mut_ptr().add(q * V), *v);
     }
-    let inf = _mm512_set1_ps(f32::INFINITY);
-    let mut fine = 0xFFFF;
-    for q in 0..Q {
-        _mm512_storeu_ps(mx.as_mut_ptr().add(q * V), m[q]);
-        let spread = _mm512_sub_ps(m[q], n[q]);
-        fine &= _mm512_cmp_ps_mask::<_CMP_LT_OQ>(spread, inf)
-            & _mm512_cmp_ps_mask::<_CMP_ORD_Q>(ck[q], ck[q]);
-    }
-    if fine != 0xFFFF {
+    if !ok {
         return false;
     }
-    let mut acc = [zero; Q];
-    for cl in 0..c {
-        let (row, out) = (p.add(cl * stride), es.as_mut_ptr().add(cl * TILE));
-        for q in 0..Q {
-            let e = exp_le0(_mm512_sub_ps(_mm512_loadu_ps(row.add(q * V)), m[q]));
-            _mm512_storeu_ps(out.add(q * V), e);
-            acc[q] = _mm512_add_ps(acc[q], e);
-        }
-    }
+    let acc = exp_rows::<Q>(z.as_ptr(), stride, c, &m, es.as_mut_ptr(), TILE);
     for (q, a) in acc.iter().enumerate() {
         _mm512_storeu_ps(sum.as_mut_ptr().add(q * V), *a);
     }
