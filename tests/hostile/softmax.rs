@@ -254,6 +254,11 @@ fn draw_shape(rng: &mut Rng, big: bool) -> Vec<usize> {
     if nd == 2 && rng.chance(0.05) {
         shape[0] = rng.pick(&[65, 130]); // several tiles
     }
+    if nd == 2 && shape[1] > 0 && rng.chance(0.03) {
+        // Several NLL blocks (2048 elements each), so a hostile value can
+        // sit in a later block than the first.
+        shape[0] = rng.pick(&[600, 1100]);
+    }
     shape
 }
 

@@ -221,6 +221,15 @@ fn softmax_mutations<F: LossFloat>() -> Vec<Mutation<F>> {
             "target-class logit",
             Box::new(move |c| c.x[[1, 3]] = F::from_f64_(v)),
         ));
+        // Past the first block of the NLL kernel (2048 elements), so the
+        // fast kernel has written earlier blocks before it declines.
+        m.push((
+            "logit in a later block",
+            Box::new(move |c| {
+                reshape(c, &[1100, 4]);
+                c.x[[1099, 2]] = F::from_f64_(v);
+            }),
+        ));
         m.push(("upstream", Box::new(move |c| c.u[[2]] = F::from_f64_(v))));
         m.push((
             "weight",
