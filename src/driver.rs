@@ -196,13 +196,20 @@ fn prepare<'a, 'b, F: LossFloat>(
             check_positions("targets", shape, t.shape())?;
             let t = contiguous(t);
             let ts = slice_of(&t);
-            let (count, ws) = index_stats(ts, cfg.spec.ignore_index, geom.c, w).map_err(|p| {
-                LossError::TargetOutOfRange {
-                    position: unravel(p, &position_shape(shape)),
-                    target: ts[p],
-                    classes: geom.c,
-                }
-            })?;
+            // Only `WeightedMean` divides by the weight sum: other reductions
+            // skip the per-target weight loads (the sum is then 0, unused).
+            let ws_w = match cfg.reduction {
+                Reduction::WeightedMean => w,
+                Reduction::Sum | Reduction::Mean => Weights::Uniform(F::zero()),
+            };
+            let (count, ws) =
+                index_stats(ts, cfg.spec.ignore_index, geom.c, ws_w).map_err(|p| {
+                    LossError::TargetOutOfRange {
+                        position: unravel(p, &position_shape(shape)),
+                        target: ts[p],
+                        classes: geom.c,
+                    }
+                })?;
             (Tgt::Index(t), count, ws, 1.0)
         }
         TargetView::Probs(t) => {

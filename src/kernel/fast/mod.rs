@@ -44,6 +44,7 @@ pub(crate) struct Fallback;
 #[derive(Debug, Clone, Copy, PartialEq)]
 enum Pow {
     Zero,
+    Half,
     One,
     Two,
     General,
@@ -80,6 +81,8 @@ impl<'a, F: LossFloat> Consts<'a, F> {
         };
         let pow = if gamma == F::zero() {
             Pow::Zero
+        } else if gamma == F::from_f64_(0.5) {
+            Pow::Half
         } else if gamma == F::one() {
             Pow::One
         } else if gamma == F::from_f64_(2.0) {
@@ -119,6 +122,12 @@ impl<'a, F: LossFloat> Consts<'a, F> {
                 for ((_, m), gg) in lanes {
                     *m = F::one();
                     *gg = -F::one();
+                }
+            }
+            Pow::Half => {
+                // One correctly rounded square root instead of exp(ln / 2).
+                for ((&l, m), gg) in lanes {
+                    (*m, *gg) = focal_with(l, gamma, |omp| omp.sqrt());
                 }
             }
             Pow::One => {
