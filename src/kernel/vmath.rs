@@ -228,9 +228,10 @@ pub(crate) fn expm1_f64(x: f64) -> f64 {
 /// truncated where the next term is below a quarter ulp (to `s^13` in
 /// `f32`, `s^31` in `f64`). Branch-free and division-free: the caller forms
 /// `s` (sharing a reciprocal with `1 / (1 + t)`); the result has `s`'s
-/// relative error plus about one ulp.
+/// relative error plus about one ulp. The steps are fused multiply-adds
+/// when `FMA` (see [`madd`]).
 #[inline(always)]
-pub(crate) fn ln_1p_atanh<F: crate::float::LossFloat>(s: F) -> F {
+pub(crate) fn ln_1p_atanh_with<F: crate::float::LossFloat, const FMA: bool>(s: F) -> F {
     // 1/3, 1/5, .., 1/31 (f64) or .., 1/13 (f32), applied from the top.
     const INV_ODD: [f64; 15] = [
         1.0 / 3.0,
@@ -254,10 +255,10 @@ pub(crate) fn ln_1p_atanh<F: crate::float::LossFloat>(s: F) -> F {
     let s2 = s * s;
     let mut q = F::zero();
     for &c in INV_ODD[..terms].iter().rev() {
-        q = q * s2 + F::from_f64_(c);
+        q = madd::<F, FMA>(q, s2, F::from_f64_(c));
     }
     let two_s = s + s;
-    two_s + two_s * s2 * q
+    madd::<F, FMA>(two_s * s2, q, two_s)
 }
 
 #[cfg(test)]
@@ -362,7 +363,11 @@ mod tests {
 
 #[cfg(test)]
 mod ln_1p_tests {
-    use super::ln_1p_atanh;
+    use super::ln_1p_atanh_with;
+
+    fn ln_1p_atanh<F: crate::float::LossFloat>(s: F) -> F {
+        ln_1p_atanh_with::<F, false>(s)
+    }
 
     fn rel(a: f64, b: f64) -> f64 {
         if a == b {
@@ -373,28 +378,40 @@ mod ln_1p_tests {
     }
 
     /// `ln_1p_atanh(t / (2 + t))` against std's `ln_1p(t)` over `[0, 1]`: a
-    /// dense grid, a logarithmic sweep down to subnormals, and the ends.
-    /// `s` is formed in higher precision so only the series is measured.
+    /// dense grid, a logarithmic sweep down to subnormals, and the ends;
+    /// both the plain and the fused variants. `s` is formed in higher
+    /// precision so only the series is measured.
     #[test]
     fn ln_1p_atanh_is_accurate() {
-        let mut worst = (0.0f64, 0.0f64);
-        let dense = (0..=200_000).map(|i| f64::from(i) / 200_000.0);
-        // Normal numbers only: the kernels flush smaller `t` to 0.
-        let sweep = (0..=3700).map(|i| 2f64.powf(-f64::from(i) * 0.27));
-        for t in dense.chain(sweep) {
-            // s in f64 is exact to half an ulp; the series adds the rest.
-            let s = t / (2.0 + t);
-            worst.0 = worst.0.max(rel(ln_1p_atanh(s), t.ln_1p()) / f64::EPSILON);
-            let t32 = t as f32;
-            if t32 < 1e-37 {
-                continue;
+        let worst = |f64_fn: fn(f64) -> f64, f32_fn: fn(f32) -> f32| {
+            let mut worst = (0.0f64, 0.0f64);
+            let dense = (0..=200_000).map(|i| f64::from(i) / 200_000.0);
+            // Normal numbers only: the kernels flush smaller `t` to 0.
+            let sweep = (0..=3700).map(|i| 2f64.powf(-f64::from(i) * 0.27));
+            for t in dense.chain(sweep) {
+                // s in f64 is exact to half an ulp; the series adds the rest.
+                let s = t / (2.0 + t);
+                worst.0 = worst.0.max(rel(f64_fn(s), t.ln_1p()) / f64::EPSILON);
+                let t32 = t as f32;
+                if t32 < 1e-37 {
+                    continue;
+                }
+                let s32 = (f64::from(t32) / (2.0 + f64::from(t32))) as f32;
+                let got = f64::from(f32_fn(s32));
+                let want = f64::from(t32).ln_1p();
+                worst.1 = worst.1.max(rel(got, want) / f64::from(f32::EPSILON));
             }
-            let s32 = (f64::from(t32) / (2.0 + f64::from(t32))) as f32;
-            let got = f64::from(ln_1p_atanh(s32));
-            let want = f64::from(t32).ln_1p();
-            worst.1 = worst.1.max(rel(got, want) / f64::from(f32::EPSILON));
-        }
-        assert!(worst.0 <= 2.0 && worst.1 <= 2.0, "worst ulps {worst:?}");
+            worst
+        };
+        let plain = worst(ln_1p_atanh, ln_1p_atanh);
+        assert!(plain.0 <= 2.0 && plain.1 <= 2.0, "worst ulps {plain:?}");
+        let fused = worst(ln_1p_atanh_with::<f64, true>, ln_1p_atanh_with::<f32, true>);
+        assert!(
+            fused.0 <= 2.0 && fused.1 <= 2.0,
+            "worst ulps (fused) {fused:?}"
+        );
+        assert_eq!(ln_1p_atanh_with::<f32, true>(0.0), 0.0);
+        assert_eq!(ln_1p_atanh_with::<f32, true>(1e-30), 2e-30);
         assert_eq!(ln_1p_atanh(0.0_f64), 0.0);
         assert_eq!(ln_1p_atanh(0.0_f32), 0.0);
         assert_eq!(ln_1p_atanh(1e-300_f64), 2e-300);

@@ -21,7 +21,7 @@ use super::{Alpha, SigmoidSpec};
 use crate::float::LossFloat;
 use crate::kernel::chunks::Work;
 use crate::kernel::fast::{Fallback, Level};
-use crate::kernel::vmath::ln_1p_atanh;
+use crate::kernel::vmath::{ln_1p_atanh_with, madd};
 use crate::kernel::{Geom, Upstream};
 
 /// Elements per block.
@@ -161,9 +161,10 @@ impl Acc {
 /// Losses and (when `GRAD`) derivatives `dl/dx` of a block; `P` selects
 /// the power, `HARD` promises that every `y` is 0 or 1. Branch-free: the
 /// hard-label forms are selected per element, so `HARD` changes no value.
+/// `FMA` fuses the polynomial steps (the caller enabled the `fma` feature).
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
-fn math<F: LossFloat, const P: u8, const HARD: bool, const GRAD: bool>(
+fn math<F: LossFloat, const P: u8, const HARD: bool, const GRAD: bool, const FMA: bool>(
     gamma: F,
     z: &[F],
     y: &[F],
@@ -185,12 +186,16 @@ fn math<F: LossFloat, const P: u8, const HARD: bool, const GRAD: bool>(
         // sp(-|x|) = ln(1 + e), sp(|x|) = |x| + ln(1 + e).
         // One reciprocal serves 1 / (1 + e) and s = e / (2 + e), whence
         // ln(1 + e) = 2 atanh(s).
-        let e = (-x.abs()).vexp();
+        let e = if FMA {
+            (-x.abs()).vexp_fma()
+        } else {
+            (-x.abs()).vexp()
+        };
         let d1 = one + e;
         let d2 = two + e;
         let rec = one / (d1 * d2);
         let inv = d2 * rec;
-        let l1 = ln_1p_atanh(e * d1 * rec);
+        let l1 = ln_1p_atanh_with::<F, FMA>(e * d1 * rec);
         let eb = e * inv;
         let pos = x >= zero;
         let a = if pos { inv } else { eb };
@@ -199,9 +204,9 @@ fn math<F: LossFloat, const P: u8, const HARD: bool, const GRAD: bool>(
         let sp_mx = if pos { zero } else { -x } + l1;
         let ym = one - yv;
         let p = pw[i];
-        let bce = p * yv * sp_mx + ym * sp_x;
-        let w = w1[i] * yv + w0[i] * ym;
-        let db = ym * a - p * yv * b;
+        let bce = madd::<F, FMA>(p * yv, sp_mx, ym * sp_x);
+        let w = madd::<F, FMA>(w1[i], yv, w0[i] * ym);
+        let db = madd::<F, FMA>(-(p * yv), b, ym * a);
         if P == POW_ZERO {
             loss[i] = w * bce;
             if GRAD {
@@ -249,13 +254,17 @@ fn math<F: LossFloat, const P: u8, const HARD: bool, const GRAD: bool>(
                     lq
                 }
             };
-            (gamma * lnq).vexp()
+            if FMA {
+                (gamma * lnq).vexp_fma()
+            } else {
+                (gamma * lnq).vexp()
+            }
         };
         loss[i] = w * (bce * mm);
         if GRAD {
             // As in the scalar kernel: 0, not 0 * inf, where r underflows.
             let rb = if r == zero { zero } else { r * bce };
-            d[i] = w * mm * (db + gamma * (ym - yv) * rb);
+            d[i] = w * mm * madd::<F, FMA>(gamma * (ym - yv), rb, db);
         }
     }
 }
@@ -264,7 +273,7 @@ fn math<F: LossFloat, const P: u8, const HARD: bool, const GRAD: bool>(
 /// `z.len()` entries of `s.w0`, `s.w1`, `s.pw` hold its class constants.
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
-fn block<F: LossFloat>(
+fn block<F: LossFloat, const FMA: bool>(
     k: &Consts<'_, F>,
     s: &mut Scratch<F>,
     z: &[F],
@@ -305,7 +314,7 @@ fn block<F: LossFloat>(
     let (loss, d) = (&mut loss[..l], &mut d[..l]);
     macro_rules! go {
         ($p:expr, $h:expr, $g:expr) => {
-            math::<F, $p, $h, $g>(k.gamma, z, y, w0, w1, pw, loss, d)
+            math::<F, $p, $h, $g, FMA>(k.gamma, z, y, w0, w1, pw, loss, d)
         };
     }
     match (k.pow, hard, want_grad) {
@@ -374,7 +383,7 @@ pub(crate) fn run_level<F: LossFloat>(
         #[cfg(all(target_arch = "x86_64", focal_avx512))]
         // SAFETY: `Level::Avx512` is only chosen when AVX-512F was detected.
         Level::Avx512 => unsafe { run_avx512(k, w, ig) },
-        _ => run_work(k, w, ig),
+        _ => run_work::<F, false>(k, w, ig),
     }
 }
 
@@ -385,7 +394,7 @@ unsafe fn run_avx2<F: LossFloat>(
     w: Work<'_, '_, '_, F>,
     ig: Option<&[bool]>,
 ) -> Result<f64, Fallback> {
-    run_work(k, w, ig)
+    run_work::<F, true>(k, w, ig)
 }
 
 #[cfg(all(target_arch = "x86_64", focal_avx512))]
@@ -395,7 +404,7 @@ unsafe fn run_avx512<F: LossFloat>(
     w: Work<'_, '_, '_, F>,
     ig: Option<&[bool]>,
 ) -> Result<f64, Fallback> {
-    run_work(k, w, ig)
+    run_work::<F, true>(k, w, ig)
 }
 
 /// A chunk's inputs and outputs.
@@ -410,7 +419,7 @@ struct Io<'a, 'o, 'u, F> {
 impl<F: LossFloat> Io<'_, '_, '_, F> {
     /// Runs [`block`] on elements `[start, start + l)` of the chunk.
     #[inline(always)]
-    fn block(
+    fn block<const FMA: bool>(
         &mut self,
         k: &Consts<'_, F>,
         s: &mut Scratch<F>,
@@ -428,13 +437,13 @@ impl<F: LossFloat> Io<'_, '_, '_, F> {
             (&mut g[r.clone()], u)
         });
         let ig = self.ig.map(|m| &m[r.clone()]);
-        block(k, s, &self.z[r.clone()], &self.t[r], ig, pt, g, acc)
+        block::<F, FMA>(k, s, &self.z[r.clone()], &self.t[r], ig, pt, g, acc)
     }
 }
 
 /// The kernel over a chunk of `w.n` whole items.
 #[inline(always)]
-fn run_work<F: LossFloat>(
+fn run_work<F: LossFloat, const FMA: bool>(
     k: &Consts<'_, F>,
     w: Work<'_, '_, '_, F>,
     ig: Option<&[bool]>,
@@ -495,7 +504,7 @@ fn run_work<F: LossFloat>(
         let mut start = 0;
         while start < len {
             let l = step.min(len - start);
-            io.block(k, &mut s, &mut acc, start, l)?;
+            io.block::<FMA>(k, &mut s, &mut acc, start, l)?;
             start += l;
         }
     } else {
@@ -504,7 +513,7 @@ fn run_work<F: LossFloat>(
             while o < item {
                 let l = BLOCK.min(item - o);
                 k.fill(o, &mut s.w0[..l], &mut s.w1[..l], &mut s.pw[..l]);
-                io.block(k, &mut s, &mut acc, it * item + o, l)?;
+                io.block::<FMA>(k, &mut s, &mut acc, it * item + o, l)?;
                 o += l;
             }
         }
