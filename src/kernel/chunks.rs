@@ -9,8 +9,8 @@ use crate::float::LossFloat;
 /// Target number of logits per chunk.
 const CHUNK_ELEMS: usize = 32 * 1024;
 /// Inputs smaller than this run on the calling thread.
-#[cfg(feature = "rayon")]
-const PAR_MIN_ELEMS: usize = 128 * 1024;
+#[cfg_attr(not(feature = "rayon"), allow(dead_code))]
+pub(crate) const PAR_MIN_ELEMS: usize = 128 * 1024;
 
 /// The part of a problem covering batch items `[n0, n0 + n)`.
 pub(crate) struct Work<'a, 'o, 'u, F> {

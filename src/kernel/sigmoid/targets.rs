@@ -21,7 +21,38 @@ pub(crate) fn check_targets<F: LossFloat>(
     t: &[F],
     ignore: Option<&[bool]>,
 ) -> Result<usize, usize> {
-    check_targets_at(Level::best(), t, ignore)
+    split_check(Level::best(), t, ignore)
+}
+
+/// [`check_targets_at`]; with the `rayon` feature, inputs of at least twice
+/// `PAR_MIN_ELEMS` are checked as two halves in parallel (recursively), so
+/// the check does not stay serial in front of the parallel kernel. The
+/// result does not depend on the split: counts add, and the left half's
+/// first bad target comes before any of the right half's.
+fn split_check<F: LossFloat>(
+    level: Level,
+    t: &[F],
+    ignore: Option<&[bool]>,
+) -> Result<usize, usize> {
+    #[cfg(feature = "rayon")]
+    if t.len() >= 2 * crate::kernel::chunks::PAR_MIN_ELEMS {
+        let mid = t.len() / 2 / BLOCK * BLOCK;
+        let (tl, tr) = t.split_at(mid);
+        let (il, ir) = match ignore {
+            Some(m) => {
+                let (a, b) = m.split_at(mid);
+                (Some(a), Some(b))
+            }
+            None => (None, None),
+        };
+        let (l, r) = rayon::join(|| split_check(level, tl, il), || split_check(level, tr, ir));
+        return match (l, r) {
+            (Err(i), _) => Err(i),
+            (Ok(_), Err(j)) => Err(mid + j),
+            (Ok(a), Ok(b)) => Ok(a + b),
+        };
+    }
+    check_targets_at(level, t, ignore)
 }
 
 /// [`check_targets`] at a given instruction-set level.
@@ -134,5 +165,25 @@ mod tests {
             let t32 = [0.0_f32, 1.0, 1.5];
             assert_eq!(check_targets_at(level, &t32, None), Err(2));
         }
+    }
+
+    /// Large enough to be split (in parallel with `rayon`): the first bad
+    /// target is named whichever part holds it, and the counts add up.
+    #[test]
+    fn split_check_names_the_first_bad_target() {
+        let n = 5 * crate::kernel::chunks::PAR_MIN_ELEMS + 13;
+        let mut t = vec![1.0_f32; n];
+        let mut ig = vec![false; n];
+        ig[7] = true;
+        ig[n - 1] = true;
+        assert_eq!(check_targets(&t, Some(&ig)), Ok(n - 2));
+        t[n - 2] = 2.0;
+        assert_eq!(check_targets(&t, None), Err(n - 2));
+        t[n / 2 + 1] = f32::NAN;
+        assert_eq!(check_targets(&t, None), Err(n / 2 + 1));
+        t[3] = -1.0;
+        assert_eq!(check_targets(&t, Some(&ig)), Err(3));
+        ig[3] = true;
+        assert_eq!(check_targets(&t, Some(&ig)), Err(n / 2 + 1));
     }
 }
