@@ -136,48 +136,6 @@ pub(crate) fn check_len(what: &'static str, len: usize, c: usize) -> Result<(), 
 /// (`Σ w t g`, at most `w · mass · (gamma + 1)`) then stays below `f64::MAX`.
 const MAX_TARGET_MASS: f64 = 1.340_780_792_994_259_7e154;
 
-/// The number of non-ignored class-index targets and the sum of their
-/// weights (`count · w` for a uniform weight), or the first position whose
-/// target is out of range. Four partial sums, combined in a fixed order,
-/// keep the additions from forming one serial chain.
-fn index_stats<F: LossFloat>(
-    t: &[usize],
-    ignore: Option<usize>,
-    c: usize,
-    w: Weights<'_, F>,
-) -> Result<(usize, f64), usize> {
-    let (mut n, mut ws) = ([0usize; 4], [0.0f64; 4]);
-    let mut step = |i: usize, p: usize, y: usize| {
-        if ignore == Some(y) {
-            return Ok(());
-        }
-        if y >= c {
-            return Err(p);
-        }
-        n[i] += 1;
-        if let Weights::PerClass(v) = w {
-            ws[i] += v[y].to_f64_();
-        }
-        Ok(())
-    };
-    let mut quads = t.chunks_exact(4);
-    for (q, ch) in (&mut quads).enumerate() {
-        for (i, &y) in ch.iter().enumerate() {
-            step(i, 4 * q + i, y)?;
-        }
-    }
-    let done = t.len() - quads.remainder().len();
-    for (i, &y) in quads.remainder().iter().enumerate() {
-        step(i, done + i, y)?;
-    }
-    let count = (n[0] + n[1]) + (n[2] + n[3]);
-    let sum = match w {
-        Weights::Uniform(v) => count as f64 * v.to_f64_(),
-        Weights::PerClass(_) => (ws[0] + ws[1]) + (ws[2] + ws[3]),
-    };
-    Ok((count, sum))
-}
-
 fn prepare<'a, 'b, F: LossFloat>(
     cfg: &Config<'_, F>,
     logits: ArrayViewD<'a, F>,
@@ -202,13 +160,11 @@ fn prepare<'a, 'b, F: LossFloat>(
                 Reduction::WeightedMean => w,
                 Reduction::Sum | Reduction::Mean => Weights::Uniform(F::zero()),
             };
-            let (count, ws) =
-                index_stats(ts, cfg.spec.ignore_index, geom.c, ws_w).map_err(|p| {
-                    LossError::TargetOutOfRange {
-                        position: unravel(p, &position_shape(shape)),
-                        target: ts[p],
-                        classes: geom.c,
-                    }
+            let (count, ws) = crate::targets::index_stats(ts, cfg.spec.ignore_index, geom.c, ws_w)
+                .map_err(|p| LossError::TargetOutOfRange {
+                    position: unravel(p, &position_shape(shape)),
+                    target: ts[p],
+                    classes: geom.c,
                 })?;
             (Tgt::Index(t), count, ws, 1.0)
         }

@@ -1,7 +1,9 @@
 //! Target types: class indices (with an optional ignore index) and
-//! probability ("soft") targets.
+//! probability ("soft") targets; and the validation pass over class-index
+//! targets.
 
 use crate::float::LossFloat;
+use crate::kernel::softmax::Weights;
 use ndarray::{ArrayBase, ArrayViewD, Data, Dimension};
 
 /// Probability ("soft") targets: a wrapper that tells a loss its targets
@@ -74,3 +76,45 @@ impl<F: LossFloat, S: Data<Elem = F>, D: Dimension> Targets<F> for Probs<'_, S, 
 pub trait IndexTargets<F: LossFloat>: Targets<F> {}
 
 impl<F: LossFloat, S: Data<Elem = usize>, D: Dimension> IndexTargets<F> for ArrayBase<S, D> {}
+
+/// The number of non-ignored class-index targets and the sum of their
+/// weights (`count · w` for a uniform weight), or the first position whose
+/// target is out of range. Four partial sums, combined in a fixed order,
+/// keep the additions from forming one serial chain.
+pub(crate) fn index_stats<F: LossFloat>(
+    t: &[usize],
+    ignore: Option<usize>,
+    c: usize,
+    w: Weights<'_, F>,
+) -> Result<(usize, f64), usize> {
+    let (mut n, mut ws) = ([0usize; 4], [0.0f64; 4]);
+    let mut step = |i: usize, p: usize, y: usize| {
+        if ignore == Some(y) {
+            return Ok(());
+        }
+        if y >= c {
+            return Err(p);
+        }
+        n[i] += 1;
+        if let Weights::PerClass(v) = w {
+            ws[i] += v[y].to_f64_();
+        }
+        Ok(())
+    };
+    let mut quads = t.chunks_exact(4);
+    for (q, ch) in (&mut quads).enumerate() {
+        for (i, &y) in ch.iter().enumerate() {
+            step(i, 4 * q + i, y)?;
+        }
+    }
+    let done = t.len() - quads.remainder().len();
+    for (i, &y) in quads.remainder().iter().enumerate() {
+        step(i, done + i, y)?;
+    }
+    let count = (n[0] + n[1]) + (n[2] + n[3]);
+    let sum = match w {
+        Weights::Uniform(v) => count as f64 * v.to_f64_(),
+        Weights::PerClass(_) => (ws[0] + ws[1]) + (ws[2] + ws[3]),
+    };
+    Ok((count, sum))
+}
