@@ -48,7 +48,7 @@ pub(super) fn as_f32_mut<F: LossFloat>(v: &mut [F]) -> Option<&mut [f32]> {
 
 /// Mask of the first `k < 16` lanes.
 #[inline(always)]
-fn head_mask(k: usize) -> __mmask16 {
+pub(super) fn head_mask(k: usize) -> __mmask16 {
     ((1u32 << k) - 1) as __mmask16
 }
 

@@ -24,6 +24,9 @@ mod avx512;
 mod nll;
 mod row;
 mod tile;
+#[cfg(all(target_arch = "x86_64", focal_avx512))]
+#[clippy::msrv = "1.89"]
+mod transpose512;
 
 use super::softmax::{Outputs, SoftmaxKind, SoftmaxSpec, Weights};
 use crate::float::LossFloat;

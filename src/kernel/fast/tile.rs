@@ -44,7 +44,7 @@ pub(crate) fn tile<F: LossFloat, const FMA: bool, const W512: bool>(
     let direct = tl.pstride == 1;
     if !direct {
         // Rows are contiguous here (M = 1, so pstride == C).
-        gather(&z[tl.base..][..np * c], c, &mut zs[..np * c]);
+        gather_of::<F, W512>(&z[tl.base..][..np * c], c, np, &mut zs[..np * c]);
     }
     // Class `cl`'s row of the tile is `zall[cl * stride..][..np]`.
     let (zall, stride): (&[F], usize) = if direct {
@@ -223,7 +223,7 @@ pub(crate) fn tile<F: LossFloat, const FMA: bool, const W512: bool>(
     if !finite {
         return Err(Fallback);
     }
-    Ok(finish(tl, c, loss, out, es))
+    Ok(finish::<F, W512>(tl, c, loss, out, es))
 }
 
 /// Strip starts covering `np >= ACC` lanes with full strips of `ACC`; the
@@ -420,7 +420,7 @@ fn narrow_extremes_exp<'z, F: LossFloat, const FMA: bool>(
 /// Writes per-position losses and the gradient (class-major in `es`) out;
 /// returns the loss sum.
 #[inline(always)]
-fn finish<F: LossFloat>(
+fn finish<F: LossFloat, const W512: bool>(
     tl: Tile,
     c: usize,
     loss: &[F],
@@ -447,10 +447,42 @@ fn finish<F: LossFloat>(
     if let Some((g, _)) = out.grad.as_mut() {
         // With `pstride == 1`, `tile` already wrote the gradient in place.
         if tl.pstride != 1 {
-            scatter(es, c, &mut g[tl.base..][..np * c]);
+            scatter_of::<F, W512>(es, c, np, &mut g[tl.base..][..np * c]);
         }
     }
     total
+}
+
+/// [`gather`], through the AVX-512 transpose for `f32` when `W512`.
+#[inline(always)]
+fn gather_of<F: LossFloat, const W512: bool>(src: &[F], c: usize, np: usize, dst: &mut [F]) {
+    #[cfg(all(target_arch = "x86_64", focal_avx512))]
+    if W512 {
+        if let (Some(s), Some(d)) = (avx512::as_f32(src), avx512::as_f32_mut(dst)) {
+            // SAFETY: `W512` is set only under `run_avx512`, which runs
+            // after AVX-512F was detected.
+            unsafe { super::transpose512::gather(s, c, np, d) };
+            return;
+        }
+    }
+    let _ = np;
+    gather(src, c, dst);
+}
+
+/// [`scatter`], through the AVX-512 transpose for `f32` when `W512` and
+/// `c` is small enough for it.
+#[inline(always)]
+fn scatter_of<F: LossFloat, const W512: bool>(src: &[F], c: usize, np: usize, dst: &mut [F]) {
+    #[cfg(all(target_arch = "x86_64", focal_avx512))]
+    if W512 && c <= super::transpose512::SCATTER_MAX_C {
+        if let (Some(s), Some(d)) = (avx512::as_f32(src), avx512::as_f32_mut(dst)) {
+            // SAFETY: as in `gather_of`.
+            unsafe { super::transpose512::scatter(s, c, np, d) };
+            return;
+        }
+    }
+    let _ = np;
+    scatter(src, c, dst);
 }
 
 /// Transposes `np` rows of `c` classes (`src`, row-major) into class-major
