@@ -9,7 +9,6 @@ use crate::float::LossFloat;
 /// Target number of logits per chunk.
 const CHUNK_ELEMS: usize = 32 * 1024;
 /// Inputs smaller than this run on the calling thread.
-#[cfg_attr(not(feature = "rayon"), allow(dead_code))]
 pub(crate) const PAR_MIN_ELEMS: usize = 128 * 1024;
 
 /// The part of a problem covering batch items `[n0, n0 + n)`.
@@ -128,8 +127,10 @@ where
     Ok(a? + b?)
 }
 
+/// Runs `a` and `b`, on two threads when `parallel` (with the `rayon`
+/// feature; without it, always one after the other).
 #[cfg(feature = "rayon")]
-fn join<A: Send, B: Send>(
+pub(crate) fn join<A: Send, B: Send>(
     parallel: bool,
     a: impl FnOnce() -> A + Send,
     b: impl FnOnce() -> B + Send,
@@ -141,7 +142,8 @@ fn join<A: Send, B: Send>(
     }
 }
 
+/// Runs `a`, then `b` (no `rayon` feature).
 #[cfg(not(feature = "rayon"))]
-fn join<A, B>(_: bool, a: impl FnOnce() -> A, b: impl FnOnce() -> B) -> (A, B) {
+pub(crate) fn join<A, B>(_: bool, a: impl FnOnce() -> A, b: impl FnOnce() -> B) -> (A, B) {
     (a(), b())
 }

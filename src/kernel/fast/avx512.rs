@@ -22,7 +22,7 @@ use std::arch::x86_64::{
 };
 
 /// Lanes per vector.
-const V: usize = 16;
+pub(super) const V: usize = 16;
 
 /// `v` as `f32` when `F` is `f32` (the type test folds away when compiled).
 #[inline(always)]

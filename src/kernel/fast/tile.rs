@@ -487,7 +487,8 @@ fn scatter_of<F: LossFloat, const W512: bool>(src: &[F], c: usize, np: usize, ds
 
 /// Transposes `np` rows of `c` classes (`src`, row-major) into class-major
 /// `dst` (`dst[k * np + j] = src[j * c + k]`). Small `c` get a
-/// constant-size version the compiler turns into vector shuffles.
+/// constant-size version the compiler vectorises (with AVX-512, into 8-lane
+/// gathers; [`gather_of`] uses `transpose512` there for `f32`).
 #[inline(always)]
 fn gather<F: LossFloat>(src: &[F], c: usize, dst: &mut [F]) {
     macro_rules! fixed {

@@ -11,19 +11,19 @@
 //! Requires AVX-512F (see `avx512`); compiled only where `focal_avx512` is
 //! set.
 
-use super::avx512::head_mask;
+use super::avx512::{head_mask, V};
 use std::arch::x86_64::{
     __mmask16, _mm512_add_epi32, _mm512_mask_i32gather_ps, _mm512_mask_storeu_ps,
     _mm512_mullo_epi32, _mm512_set1_epi32, _mm512_setr_epi32, _mm512_setzero_ps, _mm512_srli_epi32,
     _mm512_sub_epi32,
 };
 
-/// Lanes per vector.
-const V: usize = 16;
 /// Largest `C` of [`scatter`] (its division by `C` is exact below this).
 pub(super) const SCATTER_MAX_C: usize = 16;
-/// Largest `np * C` of either transpose.
+/// Largest `np * C` of either transpose: [`scatter`]'s division is proven
+/// exact below it, and every tile fits (`np * C <= SCRATCH`).
 const MAX_ELEMS: usize = 4096;
+const _: () = assert!(super::SCRATCH <= MAX_ELEMS);
 
 /// The mask of lanes `[0, min(rest, 16))`.
 #[inline(always)]

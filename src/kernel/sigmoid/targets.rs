@@ -6,6 +6,7 @@
 use super::vector::BLOCK;
 use super::SigmoidSpec;
 use crate::float::LossFloat;
+use crate::kernel::chunks::{join, PAR_MIN_ELEMS};
 use crate::kernel::fast::Level;
 use crate::kernel::Geom;
 
@@ -34,8 +35,7 @@ fn split_check<F: LossFloat>(
     t: &[F],
     ignore: Option<&[bool]>,
 ) -> Result<usize, usize> {
-    #[cfg(feature = "rayon")]
-    if t.len() >= 2 * crate::kernel::chunks::PAR_MIN_ELEMS {
+    if cfg!(feature = "rayon") && t.len() >= 2 * PAR_MIN_ELEMS {
         let mid = t.len() / 2 / BLOCK * BLOCK;
         let (tl, tr) = t.split_at(mid);
         let (il, ir) = match ignore {
@@ -45,7 +45,11 @@ fn split_check<F: LossFloat>(
             }
             None => (None, None),
         };
-        let (l, r) = rayon::join(|| split_check(level, tl, il), || split_check(level, tr, ir));
+        let (l, r) = join(
+            true,
+            || split_check(level, tl, il),
+            || split_check(level, tr, ir),
+        );
         return match (l, r) {
             (Err(i), _) => Err(i),
             (Ok(_), Err(j)) => Err(mid + j),
@@ -171,7 +175,7 @@ mod tests {
     /// target is named whichever part holds it, and the counts add up.
     #[test]
     fn split_check_names_the_first_bad_target() {
-        let n = 5 * crate::kernel::chunks::PAR_MIN_ELEMS + 13;
+        let n = 5 * PAR_MIN_ELEMS + 13;
         let mut t = vec![1.0_f32; n];
         let mut ig = vec![false; n];
         ig[7] = true;

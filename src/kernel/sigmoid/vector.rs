@@ -20,7 +20,7 @@
 use super::{Alpha, SigmoidSpec};
 use crate::float::LossFloat;
 use crate::kernel::chunks::Work;
-use crate::kernel::fast::{Fallback, Level};
+use crate::kernel::fast::{exp, Fallback, Level};
 use crate::kernel::vmath::{ln_1p_atanh_with, madd};
 use crate::kernel::{Geom, Upstream};
 
@@ -186,11 +186,7 @@ fn math<F: LossFloat, const P: u8, const HARD: bool, const GRAD: bool, const FMA
         // sp(-|x|) = ln(1 + e), sp(|x|) = |x| + ln(1 + e).
         // One reciprocal serves 1 / (1 + e) and s = e / (2 + e), whence
         // ln(1 + e) = 2 atanh(s).
-        let e = if FMA {
-            (-x.abs()).vexp_fma()
-        } else {
-            (-x.abs()).vexp()
-        };
+        let e = exp::<F, FMA>(-x.abs());
         let d1 = one + e;
         let d2 = two + e;
         let rec = one / (d1 * d2);
@@ -254,11 +250,7 @@ fn math<F: LossFloat, const P: u8, const HARD: bool, const GRAD: bool, const FMA
                     lq
                 }
             };
-            if FMA {
-                (gamma * lnq).vexp_fma()
-            } else {
-                (gamma * lnq).vexp()
-            }
+            exp::<F, FMA>(gamma * lnq)
         };
         loss[i] = w * (bce * mm);
         if GRAD {
