@@ -132,6 +132,38 @@
 //! `-ln p` near `p = 1`). The `f64` results are checked against PyTorch to
 //! `1e-12 + 1e-10 |b|`.
 //!
+//! ## Layout
+//!
+//! Three layers; data flows one way, and no module imports from a layer
+//! above it:
+//!
+//! ```text
+//!  loss types        softmax/ (nll, cross_entropy, focal, targets)   sigmoid/ (bce, focal, targets)
+//!    │ builder.rs (shared builder methods), params.rs (validated parameters)
+//!    ▼ call/methods.rs: the five methods, written once for both families
+//!  call path         softmax/call.rs | sigmoid/call.rs   validate, lay out, count the denominator
+//!    │               call/mod.rs    one path: range guard (call/guard.rs) → kernel → reduction
+//!    ▼
+//!  kernels           kernel/softmax/ (scalar.rs, fast/: row, tile, nll kernels)   kernel/sigmoid/
+//!                    kernel/{float, vmath, level, chunks}.rs   (import nothing above them)
+//!  beside them       class_weight/, metrics.rs, error.rs, reduction.rs
+//! ```
+//!
+//! Where a change goes:
+//!
+//! - **a new loss**: a type in `softmax/` or `sigmoid/` holding its settings and
+//!   a `config()`; `loss_methods!` gives it the five methods, `builder.rs` its
+//!   shared setters. A new kind of computation adds a `SoftmaxKind` /
+//!   `SigmoidSpec` field and its arithmetic in the family's scalar kernel
+//!   first (the reference the vectorised kernels are tested against).
+//! - **where the focal gradient is computed**: `kernel/softmax/scalar.rs`
+//!   (`focal_terms`, the reference) and `kernel/softmax/fast/` (vectorised);
+//!   for sigmoid focal, `kernel/sigmoid/scalar.rs` and `vector.rs`.
+//! - **a new kernel level** (an instruction set): `kernel/level.rs`
+//!   (`Level`, and `dispatch_levels!` for the target-feature entry points).
+//! - **a new reduction**: `Reduction` in `reduction.rs` and its denominator in
+//!   `call/mod.rs` (one place for both families).
+//!
 //! ## Example
 //!
 //! ```
@@ -148,31 +180,19 @@
 #![deny(missing_docs)]
 #![warn(clippy::unwrap_used)]
 
-mod bce;
+mod builder;
+mod call;
 pub mod class_weight;
-mod cross_entropy;
-mod driver;
 mod error;
-mod float;
-mod focal;
-mod guard;
 mod kernel;
-mod methods;
 pub mod metrics;
-mod nll;
 mod params;
 mod reduction;
-mod sigmoid_driver;
-mod sigmoid_focal;
-mod targets;
+mod sigmoid;
+mod softmax;
 
-pub use bce::BceWithLogitsLoss;
-pub use cross_entropy::CrossEntropyLoss;
 pub use error::LossError;
-pub use float::LossFloat;
-pub use focal::FocalLoss;
-pub use nll::NllLoss;
+pub use kernel::float::LossFloat;
 pub use reduction::Reduction;
-pub use sigmoid_driver::{BinaryTargetView, BinaryTargets, Masked};
-pub use sigmoid_focal::SigmoidFocalLoss;
-pub use targets::{IndexTargets, Probs, TargetView, Targets};
+pub use sigmoid::{BceWithLogitsLoss, BinaryTargetView, BinaryTargets, Masked, SigmoidFocalLoss};
+pub use softmax::{CrossEntropyLoss, FocalLoss, IndexTargets, NllLoss, Probs, TargetView, Targets};

@@ -265,11 +265,13 @@ impl ConfusionMatrix {
     /// ```
     #[must_use]
     pub fn precision(&self) -> Vec<f64> {
+        self.tp_over(self.predicted())
+    }
+
+    /// `tp_c / den_c` per class (`0` where `den_c = 0`).
+    fn tp_over(&self, den: Vec<usize>) -> Vec<f64> {
         let tp = self.true_positives();
-        tp.iter()
-            .zip(self.predicted())
-            .map(|(&t, p)| ratio(t, p))
-            .collect()
+        tp.iter().zip(den).map(|(&t, d)| ratio(t, d)).collect()
     }
 
     /// Per-class recall `tp_c / (tp_c + fn_c)` (row-wise), `0` for a class
@@ -285,11 +287,7 @@ impl ConfusionMatrix {
     /// ```
     #[must_use]
     pub fn recall(&self) -> Vec<f64> {
-        let tp = self.true_positives();
-        tp.iter()
-            .zip(self.support())
-            .map(|(&t, s)| ratio(t, s))
-            .collect()
+        self.tp_over(self.support())
     }
 
     /// Per-class F1 score `2 tp_c / (2 tp_c + fp_c + fn_c)` (the harmonic

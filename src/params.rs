@@ -3,7 +3,7 @@
 //! allocating) on each call.
 
 use crate::error::LossError;
-use crate::float::LossFloat;
+use crate::kernel::float::LossFloat;
 
 /// A validated per-class vector (weights, alpha, pos_weight).
 #[derive(Debug, Clone, PartialEq)]
@@ -60,6 +60,17 @@ impl PerClass {
     pub fn as_f64(&self) -> &[f64] {
         &self.v64
     }
+}
+
+/// A focal loss's class-balance factor `alpha`, as configured.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Alpha {
+    /// No alpha.
+    None,
+    /// The same alpha for every class.
+    Scalar(f64),
+    /// One alpha per class.
+    PerClass(PerClass),
 }
 
 /// The domain of weights, alpha and pos_weight, in words.

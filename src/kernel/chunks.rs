@@ -4,7 +4,7 @@
 //! loss is bitwise the same with one thread or many. No heap allocation.
 
 use super::{Geom, Upstream};
-use crate::float::LossFloat;
+use crate::kernel::float::LossFloat;
 
 /// Target number of logits per chunk.
 const CHUNK_ELEMS: usize = 32 * 1024;

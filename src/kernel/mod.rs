@@ -7,7 +7,8 @@
 //! scheduled.
 
 pub(crate) mod chunks;
-pub(crate) mod fast;
+pub(crate) mod float;
+pub(crate) mod level;
 pub(crate) mod sigmoid;
 pub(crate) mod softmax;
 pub(crate) mod vmath;
@@ -53,6 +54,25 @@ impl<F: Copy> Upstream<'_, F> {
     }
 }
 
+/// Where a kernel writes: the per-target losses and/or the gradient with
+/// its upstream factors (each `None` when not asked for).
+pub(crate) struct Outputs<'o, 'u, F> {
+    /// One loss per target position (per element, for the sigmoid losses).
+    pub per_target: Option<&'o mut [F]>,
+    /// The gradient, the logits' length, and each position's factor.
+    pub grad: Option<(&'o mut [F], Upstream<'u, F>)>,
+}
+
+impl<'o, 'u, F> Outputs<'o, 'u, F> {
+    /// The outputs of one kernel call.
+    pub fn new(
+        per_target: Option<&'o mut [F]>,
+        grad: Option<(&'o mut [F], Upstream<'u, F>)>,
+    ) -> Self {
+        Self { per_target, grad }
+    }
+}
+
 /// What went wrong in a kernel, at a flat offset into the logits.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub(crate) enum KernelError {
@@ -61,6 +81,3 @@ pub(crate) enum KernelError {
     /// A target puts mass on a `-inf` logit at this offset.
     Masked(usize),
 }
-
-#[cfg(test)]
-mod tests;

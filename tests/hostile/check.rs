@@ -264,3 +264,150 @@ pub fn result_of<F: LossFloat>(o: &Outs<F>, m: Method) -> Result<Result<(), &Los
         Method::PerTargetBackward => strip(&o.ptb),
     }
 }
+
+/// Whether an input must be accepted, rejected, or may go either way.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    Clean,
+    Uncertain,
+    Defective,
+}
+
+/// The error a builder must return: `(name, entry index, value)`.
+pub type BuildError = (&'static str, Option<usize>, f64);
+
+/// What a family's oracle knows about one of its cases; [`check`] drives
+/// any family through it.
+pub trait Oracle<F: LossFloat>: std::fmt::Debug {
+    /// The built loss.
+    type Built: std::fmt::Debug;
+    /// What the oracle derives from the case once.
+    type Facts;
+    /// Builds the loss from the case's configuration.
+    fn build(&self) -> Result<Self::Built, LossError>;
+    /// The error the builder must return, if any.
+    fn build_error(&self) -> Option<BuildError>;
+    /// The getters return the configuration.
+    fn getters_match(&self, built: &Self::Built) -> bool;
+    /// Runs every method, in the case's layouts (`laid`) or contiguous.
+    fn run(&self, built: &Self::Built, laid: bool) -> Outs<F>;
+    fn facts(&self) -> Self::Facts;
+    fn verdict(&self, f: &Self::Facts, m: Method) -> Verdict;
+    /// Whether `e` is an error this input can give.
+    fn explains(&self, f: &Self::Facts, m: Method, e: &LossError) -> bool;
+    /// A bound on the magnitude of `m`'s results.
+    fn bound(&self, f: &Self::Facts, m: Method) -> f64;
+    /// Cross-method invariants of an accepted case.
+    fn invariants(&self, f: &Self::Facts, a: &Outs<F>) -> Result<(), String>;
+}
+
+/// Whether `e` is the parameter error `want`.
+pub fn param_error_is(e: &LossError, want: BuildError) -> bool {
+    let (name, index, value) = want;
+    match (e, index) {
+        (
+            LossError::InvalidParameter {
+                name: n, value: v, ..
+            },
+            None,
+        ) => *n == name && same_f64(*v, value),
+        (
+            LossError::InvalidParameterEntry {
+                name: n,
+                index: i,
+                value: v,
+                ..
+            },
+            Some(idx),
+        ) => *n == name && *i == idx && same_f64(*v, value),
+        _ => false,
+    }
+}
+
+/// Checks one case end to end; `Err` describes the first violation.
+pub fn check<F: LossFloat, C: Oracle<F>>(case: &C, stats: &mut Stats) -> Result<(), String> {
+    stats.cases += 1;
+    let fail = |what: String| Err(format!("{what}\ncase: {case:#?}"));
+    let built = call(|| case.build());
+    let built = match (built, case.build_error()) {
+        (Err(p), _) => return fail(format!("builder panicked: {p}")),
+        (Ok(Err(e)), Some(want)) if param_error_is(&e, want) => {
+            stats.error(&e);
+            return Ok(());
+        }
+        (Ok(Err(e)), want) => return fail(format!("builder error {e:?}, expected {want:?}")),
+        (Ok(Ok(_)), Some(want)) => return fail(format!("builder accepted invalid {want:?}")),
+        (Ok(Ok(b)), None) => b,
+    };
+    if !case.getters_match(&built) {
+        return fail(format!(
+            "getters do not return the configuration: {built:?}"
+        ));
+    }
+    let a = case.run(&built, false);
+    let b = case.run(&built, true);
+    let f = case.facts();
+    for m in METHODS {
+        stats.calls += 1;
+        match result_of(&a, m) {
+            Err(p) => return fail(format!("{m:?} panicked: {p}")),
+            Ok(Err(e)) => {
+                stats.error(e);
+                if !case.explains(&f, m, e) {
+                    return fail(format!("{m:?}: unexplained error {e:?}"));
+                }
+                if case.verdict(&f, m) == Verdict::Clean {
+                    return fail(format!("{m:?}: clean input rejected with {e:?}"));
+                }
+            }
+            Ok(Ok(())) => {
+                stats.ok += 1;
+                if case.verdict(&f, m) == Verdict::Defective {
+                    return fail(format!("{m:?}: defective input accepted"));
+                }
+                let nums = outs_numbers(&a, m).unwrap_or(Numbers::Finite);
+                let (b, bpt) = (case.bound(&f, m), case.bound(&f, Method::PerTarget));
+                if let Err(msg) = judge::<F>(stats, nums, b, bpt) {
+                    return fail(format!("{m:?}: {msg}"));
+                }
+            }
+        }
+    }
+    let layouts_agree = same_called(&a.fwd, &b.fwd, |x, y| same(*x, *y))
+        && same_called(&a.fb, &b.fb, |x, y| {
+            same(x.0, y.0) && same_array(&x.1, &y.1)
+        })
+        && same_called(&a.fbi, &b.fbi, |x, y| {
+            same(x.0, y.0) && same_array(&x.1, &y.1)
+        })
+        && same_called(&a.pt, &b.pt, same_array)
+        && same_called(&a.ptb, &b.ptb, same_array);
+    if !layouts_agree {
+        return fail(
+            "results differ between contiguous and strided/reversed/broadcast layouts".into(),
+        );
+    }
+    case.invariants(&f, &a).or_else(fail)?;
+    Ok(())
+}
+
+/// Calls every method of `$loss` on `$x`, `$t`, `$u`, with `$g` as the
+/// gradient buffer of `forward_backward_into`.
+macro_rules! methods {
+    ($loss:expr, $x:expr, $t:expr, $u:expr, $g:expr) => {{
+        use super::check::{call, Outs};
+        let (loss, x, t, u) = ($loss, $x, $t, $u);
+        let fbi = call(|| {
+            let mut gv = $g.view_mut();
+            loss.forward_backward_into(&x, t, &mut gv)
+        });
+        Outs {
+            fwd: call(|| loss.forward(&x, t)),
+            fb: call(|| loss.forward_backward(&x, t)),
+            fbi: fbi.map(|r| r.map(|l| (l, $g.view().to_owned()))),
+            pt: call(|| loss.per_target(&x, t)),
+            ptb: call(|| loss.per_target_backward(&x, t, &u)),
+        }
+    }};
+}
+pub(crate) use methods;

@@ -3,14 +3,14 @@
 //! oracle is in `sigmoid_oracle.rs`.
 #![allow(dead_code)]
 
-use super::check::{call, Called, Outs};
+use super::check::{call, methods, Called, Outs};
 use super::layout::{buffer, Laid, Layout};
 use super::rng::{self, Flavour, Rng};
 use super::softmax::perturb;
 use focal_loss::{BceWithLogitsLoss, LossError, LossFloat, Masked, Reduction, SigmoidFocalLoss};
 use ndarray::{ArrayD, IxDyn};
 
-pub use super::sigmoid_oracle::check;
+pub use super::check::check;
 
 /// Which loss.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -122,23 +122,6 @@ pub struct Case<F> {
     pub grad_shape: Vec<usize>,
     /// Layouts of `x`, `t`, `ignore`, `u` and the gradient buffer.
     pub layouts: [Layout; 5],
-}
-
-macro_rules! methods {
-    ($loss:expr, $x:expr, $t:expr, $u:expr, $g:expr) => {{
-        let (loss, x, t, u) = ($loss, $x, $t, $u);
-        let fbi = call(|| {
-            let mut gv = $g.view_mut();
-            loss.forward_backward_into(&x, t, &mut gv)
-        });
-        Outs {
-            fwd: call(|| loss.forward(&x, t)),
-            fb: call(|| loss.forward_backward(&x, t)),
-            fbi: fbi.map(|r| r.map(|l| (l, $g.view().to_owned()))),
-            pt: call(|| loss.per_target(&x, t)),
-            ptb: call(|| loss.per_target_backward(&x, t, &u)),
-        }
-    }};
 }
 
 /// Runs every method on `case`, in its layouts (`laid`) or contiguous.

@@ -4,11 +4,10 @@
 #![allow(dead_code)]
 
 use super::check::{
-    gamma_ok, judge, max_abs, outs_numbers, result_of, same, same_array, same_called, same_f64,
-    weight_ok, Method, Numbers, Outs, Stats, METHODS,
+    gamma_ok, max_abs, same, same_array, same_f64, weight_ok, BuildError, Method, Oracle, Outs,
+    Verdict,
 };
-use super::sigmoid::{forward_backward, run, Case, Kind, Spec};
-use super::softmax_oracle::param_error_is;
+use super::sigmoid::{forward_backward, run, Built, Case, Kind, Spec};
 use focal_loss::{LossError, LossFloat, Reduction};
 use ndarray::{ArrayD, Dimension, IxDyn};
 
@@ -44,7 +43,7 @@ fn build_error(spec: &Spec) -> Option<(&'static str, Option<usize>, f64)> {
 }
 
 /// Facts about a case, computed once.
-struct Facts {
+pub struct Facts {
     nd: usize,
     c: usize,
     shapes_ok: bool,
@@ -264,72 +263,40 @@ fn bound<F: LossFloat>(case: &Case<F>, m: Method) -> f64 {
     }
 }
 
-/// Checks one case end to end; `Err` describes the first violation.
-pub fn check<F: LossFloat>(case: &Case<F>, stats: &mut Stats) -> Result<(), String> {
-    stats.cases += 1;
-    let fail = |what: String| Err(format!("{what}\ncase: {case:#?}"));
-    let built = super::check::call(|| case.spec.build());
-    let built = match (built, build_error(&case.spec)) {
-        (Err(p), _) => return fail(format!("builder panicked: {p}")),
-        (Ok(Err(e)), Some(want)) if param_error_is(&e, want) => {
-            stats.error(&e);
-            return Ok(());
-        }
-        (Ok(Err(e)), want) => return fail(format!("builder error {e:?}, expected {want:?}")),
-        (Ok(Ok(_)), Some(want)) => return fail(format!("builder accepted invalid {want:?}")),
-        (Ok(Ok(b)), None) => b,
-    };
-    if !built.getters_match(&case.spec) {
-        return fail(format!(
-            "getters do not return the configuration: {built:?}"
-        ));
+impl<F: LossFloat> Oracle<F> for Case<F> {
+    type Built = Built;
+    type Facts = Facts;
+    fn build(&self) -> Result<Built, LossError> {
+        self.spec.build()
     }
-    let a = run(case, &built, false);
-    let b = run(case, &built, true);
-    let f = facts(case);
-    for m in METHODS {
-        stats.calls += 1;
-        match result_of(&a, m) {
-            Err(p) => return fail(format!("{m:?} panicked: {p}")),
-            Ok(Err(e)) => {
-                stats.error(e);
-                if !explains(case, &f, m, e) {
-                    return fail(format!("{m:?}: unexplained error {e:?}"));
-                }
-                if !defective(case, &f, m) {
-                    return fail(format!("{m:?}: clean input rejected with {e:?}"));
-                }
-            }
-            Ok(Ok(())) => {
-                stats.ok += 1;
-                if defective(case, &f, m) {
-                    return fail(format!("{m:?}: defective input accepted"));
-                }
-                let nums = outs_numbers(&a, m).unwrap_or(Numbers::Finite);
-                if let Err(msg) =
-                    judge::<F>(stats, nums, bound(case, m), bound(case, Method::PerTarget))
-                {
-                    return fail(format!("{m:?}: {msg}"));
-                }
-            }
+    fn build_error(&self) -> Option<BuildError> {
+        build_error(&self.spec)
+    }
+    fn getters_match(&self, built: &Built) -> bool {
+        built.getters_match(&self.spec)
+    }
+    fn run(&self, built: &Built, laid: bool) -> Outs<F> {
+        run(self, built, laid)
+    }
+    fn facts(&self) -> Facts {
+        facts(self)
+    }
+    fn verdict(&self, f: &Facts, m: Method) -> Verdict {
+        if defective(self, f, m) {
+            Verdict::Defective
+        } else {
+            Verdict::Clean
         }
     }
-    let layouts_agree = same_called(&a.fwd, &b.fwd, |x, y| same(*x, *y))
-        && same_called(&a.fb, &b.fb, |x, y| {
-            same(x.0, y.0) && same_array(&x.1, &y.1)
-        })
-        && same_called(&a.fbi, &b.fbi, |x, y| {
-            same(x.0, y.0) && same_array(&x.1, &y.1)
-        })
-        && same_called(&a.pt, &b.pt, same_array)
-        && same_called(&a.ptb, &b.ptb, same_array);
-    if !layouts_agree {
-        return fail(
-            "results differ between contiguous and strided/reversed/broadcast layouts".into(),
-        );
+    fn explains(&self, f: &Facts, m: Method, e: &LossError) -> bool {
+        explains(self, f, m, e)
     }
-    invariants(case, &f, &a).or_else(fail)?;
-    Ok(())
+    fn bound(&self, _: &Facts, m: Method) -> f64 {
+        bound(self, m)
+    }
+    fn invariants(&self, f: &Facts, a: &Outs<F>) -> Result<(), String> {
+        invariants(self, f, a)
+    }
 }
 
 /// Cross-method invariants of an accepted case.

@@ -6,13 +6,13 @@
 //! explained by the input; and a bound on each result's magnitude.
 #![allow(dead_code)]
 
-use super::check::Outs;
+use super::check::{methods, Outs};
 use super::layout::{buffer, Laid, Layout};
 use super::rng::{self, Flavour, Rng};
 use focal_loss::{CrossEntropyLoss, FocalLoss, LossError, LossFloat, NllLoss, Probs, Reduction};
 use ndarray::{ArrayD, Axis, IxDyn};
 
-pub use super::softmax_oracle::check;
+pub use super::check::check;
 
 /// Which loss.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -152,24 +152,6 @@ pub struct Case<F> {
     pub grad_shape: Vec<usize>,
     /// Layouts of `x`, `t`, `u` and the gradient buffer.
     pub layouts: [Layout; 4],
-}
-
-macro_rules! methods {
-    ($loss:expr, $x:expr, $t:expr, $u:expr, $g:expr) => {{
-        use super::check::call;
-        let (loss, x, t, u) = ($loss, $x, $t, $u);
-        let fbi = call(|| {
-            let mut gv = $g.view_mut();
-            loss.forward_backward_into(&x, t, &mut gv)
-        });
-        Outs {
-            fwd: call(|| loss.forward(&x, t)),
-            fb: call(|| loss.forward_backward(&x, t)),
-            fbi: fbi.map(|r| r.map(|l| (l, $g.view().to_owned()))),
-            pt: call(|| loss.per_target(&x, t)),
-            ptb: call(|| loss.per_target_backward(&x, t, &u)),
-        }
-    }};
 }
 
 /// Runs every method on `case`, in its layouts (`laid`) or contiguous.

@@ -4,19 +4,12 @@
 #![allow(dead_code)]
 
 use super::check::{
-    gamma_ok, judge, max_abs, outs_numbers, result_of, same, same_array, same_called, same_f64,
-    weight_ok, Method, Numbers, Outs, Stats, METHODS,
+    gamma_ok, max_abs, same, same_array, same_f64, weight_ok, BuildError, Method, Oracle, Outs,
+    Verdict,
 };
-use super::softmax::{forward_backward, pos_shape, run, Case, Kind, Spec, Tgt};
+use super::softmax::{forward_backward, pos_shape, run, Built, Case, Kind, Spec, Tgt};
 use focal_loss::{LossError, LossFloat, Reduction};
 use ndarray::{indices, ArrayD, Dimension, IxDyn};
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Verdict {
-    Clean,
-    Uncertain,
-    Defective,
-}
 
 /// The error the builders must return: `(name, entry index, value)`.
 fn build_error(spec: &Spec) -> Option<(&'static str, Option<usize>, f64)> {
@@ -45,24 +38,8 @@ fn build_error(spec: &Spec) -> Option<(&'static str, Option<usize>, f64)> {
     }
 }
 
-/// Whether `e` is the parameter error `want`.
-pub fn param_error_is(e: &LossError, want: (&str, Option<usize>, f64)) -> bool {
-    match (e, want.1) {
-        (LossError::InvalidParameter { name, value, .. }, None) => {
-            *name == want.0 && same_f64(*value, want.2)
-        }
-        (
-            LossError::InvalidParameterEntry {
-                name, index, value, ..
-            },
-            Some(i),
-        ) => *name == want.0 && *index == i && same_f64(*value, want.2),
-        _ => false,
-    }
-}
-
 /// Facts about a case, computed once.
-struct Facts<F> {
+pub struct Facts<F> {
     nd: usize,
     c: usize,
     ps: Vec<usize>,
@@ -354,75 +331,36 @@ fn bound<F: LossFloat>(case: &Case<F>, f: &Facts<F>, m: Method) -> f64 {
     }
 }
 
-/// Checks one case end to end; `Err` describes the first violation.
-pub fn check<F: LossFloat>(case: &Case<F>, stats: &mut Stats) -> Result<(), String> {
-    stats.cases += 1;
-    let fail = |what: String| Err(format!("{what}\ncase: {case:#?}"));
-    let built = super::check::call(|| case.spec.build());
-    let built = match (built, build_error(&case.spec)) {
-        (Err(p), _) => return fail(format!("builder panicked: {p}")),
-        (Ok(Err(e)), Some(want)) if param_error_is(&e, want) => {
-            stats.error(&e);
-            return Ok(());
-        }
-        (Ok(Err(e)), want) => return fail(format!("builder error {e:?}, expected {want:?}")),
-        (Ok(Ok(_)), Some(want)) => return fail(format!("builder accepted invalid {want:?}")),
-        (Ok(Ok(b)), None) => b,
-    };
-    if !built.getters_match(&case.spec) {
-        return fail(format!(
-            "getters do not return the configuration: {built:?}"
-        ));
+impl<F: LossFloat> Oracle<F> for Case<F> {
+    type Built = Built;
+    type Facts = Facts<F>;
+    fn build(&self) -> Result<Built, LossError> {
+        self.spec.build()
     }
-    let a = run(case, &built, false);
-    let b = run(case, &built, true);
-    let f = facts(case);
-    for m in METHODS {
-        stats.calls += 1;
-        match result_of(&a, m) {
-            Err(p) => return fail(format!("{m:?} panicked: {p}")),
-            Ok(Err(e)) => {
-                stats.error(e);
-                if !explains(case, &f, m, e) {
-                    return fail(format!("{m:?}: unexplained error {e:?}"));
-                }
-                if verdict(case, &f, m) == Verdict::Clean {
-                    return fail(format!("{m:?}: clean input rejected with {e:?}"));
-                }
-            }
-            Ok(Ok(())) => {
-                stats.ok += 1;
-                if verdict(case, &f, m) == Verdict::Defective {
-                    return fail(format!("{m:?}: defective input accepted"));
-                }
-                let nums = outs_numbers(&a, m).unwrap_or(Numbers::Finite);
-                if let Err(msg) = judge::<F>(
-                    stats,
-                    nums,
-                    bound(case, &f, m),
-                    bound(case, &f, Method::PerTarget),
-                ) {
-                    return fail(format!("{m:?}: {msg}"));
-                }
-            }
-        }
+    fn build_error(&self) -> Option<BuildError> {
+        build_error(&self.spec)
     }
-    let layouts_agree = same_called(&a.fwd, &b.fwd, |x, y| same(*x, *y))
-        && same_called(&a.fb, &b.fb, |x, y| {
-            same(x.0, y.0) && same_array(&x.1, &y.1)
-        })
-        && same_called(&a.fbi, &b.fbi, |x, y| {
-            same(x.0, y.0) && same_array(&x.1, &y.1)
-        })
-        && same_called(&a.pt, &b.pt, same_array)
-        && same_called(&a.ptb, &b.ptb, same_array);
-    if !layouts_agree {
-        return fail(
-            "results differ between contiguous and strided/reversed/broadcast layouts".into(),
-        );
+    fn getters_match(&self, built: &Built) -> bool {
+        built.getters_match(&self.spec)
     }
-    invariants(case, &f, &a).or_else(fail)?;
-    Ok(())
+    fn run(&self, built: &Built, laid: bool) -> Outs<F> {
+        run(self, built, laid)
+    }
+    fn facts(&self) -> Facts<F> {
+        facts(self)
+    }
+    fn verdict(&self, f: &Facts<F>, m: Method) -> Verdict {
+        verdict(self, f, m)
+    }
+    fn explains(&self, f: &Facts<F>, m: Method, e: &LossError) -> bool {
+        explains(self, f, m, e)
+    }
+    fn bound(&self, f: &Facts<F>, m: Method) -> f64 {
+        bound(self, f, m)
+    }
+    fn invariants(&self, f: &Facts<F>, a: &Outs<F>) -> Result<(), String> {
+        invariants(self, f, a)
+    }
 }
 
 /// Cross-method invariants of an accepted case.

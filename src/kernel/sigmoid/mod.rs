@@ -28,117 +28,24 @@
 //! kernel and reruns the scalar one when it declines (any non-finite
 //! logit).
 
-use super::chunks::{self, Work};
-use super::fast::{Fallback, Level};
-use super::{Geom, KernelError, Upstream};
-use crate::float::LossFloat;
+use crate::kernel::chunks::{self, Work};
+use crate::kernel::float::LossFloat;
+use crate::kernel::level::{Fallback, Level};
+use crate::kernel::{Geom, KernelError, Outputs};
 
+mod ln1p;
 pub(crate) mod scalar;
+mod spec;
 mod targets;
 pub(crate) mod vector;
+
+pub(crate) use spec::{Alpha, SigmoidSpec};
 
 #[cfg(test)]
 mod tests;
 
 pub(crate) use scalar::run_scalar;
 pub(crate) use targets::{check_targets, weight_sum};
-
-/// The class-balance factor `alpha`.
-#[derive(Debug, Clone, Copy)]
-pub(crate) enum Alpha<'a, F> {
-    /// No alpha: `alpha_t = 1`.
-    None,
-    /// One alpha for every class.
-    Scalar(F),
-    /// One alpha per class (class axis 1).
-    PerClass(&'a [F]),
-}
-
-/// A fully validated sigmoid-family problem description.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct SigmoidSpec<'a, F> {
-    /// Focusing parameter (`0` for BCE).
-    pub gamma: F,
-    /// `alpha_t = alpha y + (1 - alpha)(1 - y)`.
-    pub alpha: Alpha<'a, F>,
-    /// Per-class weight (BCE `weight`), default 1.
-    pub weight: Option<&'a [F]>,
-    /// Per-class positive weight, default 1.
-    pub pos_weight: Option<&'a [F]>,
-    /// Label smoothing `eps`: `y' = y (1 - eps) + eps / 2`.
-    pub smoothing: F,
-}
-
-/// The constants of one class.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct Class<F> {
-    alpha: Option<F>,
-    weight: F,
-    pos_weight: F,
-}
-
-impl<F: LossFloat> SigmoidSpec<'_, F> {
-    #[inline(always)]
-    pub(crate) fn class(&self, k: usize) -> Class<F> {
-        let pick = |v: Option<&[F]>| v.map_or(F::one(), |v| v[k]);
-        Class {
-            alpha: match self.alpha {
-                Alpha::None => None,
-                Alpha::Scalar(a) => Some(a),
-                Alpha::PerClass(a) => Some(a[k]),
-            },
-            weight: pick(self.weight),
-            pos_weight: pick(self.pos_weight),
-        }
-    }
-
-    /// The smoothed target `y' = y (1 - eps) + eps / 2`.
-    #[inline(always)]
-    pub fn smooth(&self, y: F) -> F {
-        let eps = self.smoothing;
-        if eps == F::zero() {
-            y
-        } else {
-            y * (F::one() - eps) + eps * F::from_f64_(0.5)
-        }
-    }
-
-    /// The weight `W = weight_k · alpha_t(y')` that scales an element of
-    /// class `k` with smoothed target `y'` (the `WeightedMean` summand).
-    #[inline(always)]
-    pub fn element_weight(&self, k: usize, y: F) -> F {
-        self.class(k).scale(y)
-    }
-}
-
-impl<F: LossFloat> Class<F> {
-    /// `W = weight · alpha_t(y)`.
-    #[inline(always)]
-    pub(crate) fn scale(&self, y: F) -> F {
-        match self.alpha {
-            None => self.weight,
-            Some(a) => self.weight * (a * y + (F::one() - a) * (F::one() - y)),
-        }
-    }
-
-    /// `(W at y = 0, W at y = 1, pw)`: `W(y) = w1 y + w0 (1 - y)`.
-    #[inline(always)]
-    pub(crate) fn linear(&self) -> (F, F, F) {
-        let (w0, w1) = match self.alpha {
-            None => (self.weight, self.weight),
-            Some(a) => (self.weight * (F::one() - a), self.weight * a),
-        };
-        (w0, w1, self.pos_weight)
-    }
-}
-
-/// Where the kernel writes: per-element losses and/or the gradient, both of
-/// the logits' length.
-pub(crate) struct Outputs<'o, 'u, F> {
-    pub per_target: Option<&'o mut [F]>,
-    /// The gradient and its per-element upstream factors.
-    pub grad: Option<(&'o mut [F], Upstream<'u, F>)>,
-}
 
 /// Runs the kernel over every element; returns the sum of the per-element
 /// losses (in `f64`). `t` holds the raw targets (validated to lie in

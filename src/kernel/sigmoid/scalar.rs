@@ -2,8 +2,9 @@
 //! element at a time), against which the vectorised kernel is tested and
 //! to which it falls back.
 
-use super::{Outputs, SigmoidSpec};
-use crate::float::LossFloat;
+use super::spec::SigmoidSpec;
+use crate::kernel::float::LossFloat;
+use crate::kernel::Outputs;
 use crate::kernel::{Geom, KernelError};
 
 /// Loss `l = w M B` of one element with finite logit `x`, smoothed target

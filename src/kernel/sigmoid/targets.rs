@@ -3,11 +3,11 @@
 //! blocks with a branch-free test per element (it vectorises) and only
 //! scans a block element by element to name the first bad target.
 
+use super::spec::SigmoidSpec;
 use super::vector::BLOCK;
-use super::SigmoidSpec;
-use crate::float::LossFloat;
 use crate::kernel::chunks::{join, PAR_MIN_ELEMS};
-use crate::kernel::fast::Level;
+use crate::kernel::float::LossFloat;
+use crate::kernel::level::Level;
 use crate::kernel::Geom;
 
 #[inline(always)]

@@ -5,8 +5,8 @@
 #![allow(clippy::unwrap_used)]
 
 use super::{run, run_scalar, run_vector, Alpha, Outputs, SigmoidSpec};
-use crate::float::LossFloat;
-use crate::kernel::fast::{Fallback, Level};
+use crate::kernel::float::LossFloat;
+use crate::kernel::level::{Fallback, Level};
 use crate::kernel::{Geom, KernelError, Upstream};
 use proptest::prelude::*;
 

@@ -17,11 +17,12 @@
 //! the element's position in the chunk, so the sum does not depend on the
 //! block layout. Any non-finite logit returns `Err(Fallback)`.
 
-use super::{Alpha, SigmoidSpec};
-use crate::float::LossFloat;
+use super::ln1p::ln_1p_atanh_with;
+use super::spec::{Alpha, SigmoidSpec};
 use crate::kernel::chunks::Work;
-use crate::kernel::fast::{exp, Fallback, Level};
-use crate::kernel::vmath::{ln_1p_atanh_with, madd};
+use crate::kernel::float::LossFloat;
+use crate::kernel::level::{dispatch_levels, exp, Fallback, Level};
+use crate::kernel::vmath::madd;
 use crate::kernel::{Geom, Upstream};
 
 /// Elements per block.
@@ -360,43 +361,14 @@ fn block<F: LossFloat, const FMA: bool>(
     Ok(())
 }
 
-/// Runs the vectorised kernel on one chunk at the given level; `ig` is the
-/// chunk's part of the ignore mask.
-pub(crate) fn run_level<F: LossFloat>(
-    level: Level,
-    k: &Consts<'_, F>,
-    w: Work<'_, '_, '_, F>,
-    ig: Option<&[bool]>,
-) -> Result<f64, Fallback> {
-    match level {
-        #[cfg(target_arch = "x86_64")]
-        // SAFETY: `Level::Avx2` is only chosen when AVX2 and FMA were detected.
-        Level::Avx2 => unsafe { run_avx2(k, w, ig) },
-        #[cfg(all(target_arch = "x86_64", focal_avx512))]
-        // SAFETY: `Level::Avx512` is only chosen when AVX-512F was detected.
-        Level::Avx512 => unsafe { run_avx512(k, w, ig) },
-        _ => run_work::<F, false>(k, w, ig),
+dispatch_levels! {
+    /// Runs the vectorised kernel on one chunk at the given level; `ig` is
+    /// the chunk's part of the ignore mask.
+    fn run_level<F>(k: &Consts<'_, F>, w: Work<'_, '_, '_, F>, ig: Option<&[bool]>) -> Result<f64, Fallback> {
+        generic => run_work::<F, false>(k, w, ig),
+        avx2 => run_work::<F, true>(k, w, ig),
+        avx512 => run_work::<F, true>(k, w, ig),
     }
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
-unsafe fn run_avx2<F: LossFloat>(
-    k: &Consts<'_, F>,
-    w: Work<'_, '_, '_, F>,
-    ig: Option<&[bool]>,
-) -> Result<f64, Fallback> {
-    run_work::<F, true>(k, w, ig)
-}
-
-#[cfg(all(target_arch = "x86_64", focal_avx512))]
-#[target_feature(enable = "avx512f,avx2,fma")]
-unsafe fn run_avx512<F: LossFloat>(
-    k: &Consts<'_, F>,
-    w: Work<'_, '_, '_, F>,
-    ig: Option<&[bool]>,
-) -> Result<f64, Fallback> {
-    run_work::<F, true>(k, w, ig)
 }
 
 /// A chunk's inputs and outputs.

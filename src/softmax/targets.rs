@@ -2,7 +2,7 @@
 //! probability ("soft") targets; and the validation pass over class-index
 //! targets.
 
-use crate::float::LossFloat;
+use crate::kernel::float::LossFloat;
 use crate::kernel::softmax::Weights;
 use ndarray::{ArrayBase, ArrayViewD, Data, Dimension};
 

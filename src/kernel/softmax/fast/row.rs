@@ -3,9 +3,11 @@
 
 #[cfg(all(target_arch = "x86_64", focal_avx512))]
 use super::avx512;
-use super::{Consts, Fallback, LANES, SCRATCH};
-use crate::float::LossFloat;
-use crate::kernel::softmax::{Outputs, SoftmaxKind, Weights};
+use super::{Consts, LANES, SCRATCH};
+use crate::kernel::float::LossFloat;
+use crate::kernel::level::{exp, Fallback};
+use crate::kernel::softmax::spec::{SoftmaxKind, Weights};
+use crate::kernel::Outputs;
 
 /// Accumulator width for reductions along a row.
 pub(super) const ACC: usize = 16;
@@ -99,7 +101,7 @@ fn exp_store_sum<F: LossFloat, const FMA: bool>(zr: &[F], mx: F, dst: &mut [F]) 
         let skip = ACC - (n - done);
         let (zch, dch) = (&zr[n - ACC..n], &mut dst[n - ACC..n]);
         for i in 0..ACC {
-            let e = super::exp::<F, FMA>(zch[i] - mx);
+            let e = exp::<F, FMA>(zch[i] - mx);
             dch[i] = e;
             a1[i] = a1[i] + if i >= skip { e } else { F::zero() };
         }
@@ -115,7 +117,7 @@ fn exp_store_sum<F: LossFloat, const FMA: bool>(zr: &[F], mx: F, dst: &mut [F]) 
 fn exp_lanes<F: LossFloat, const FMA: bool>(z: &[F], mx: F, d: &mut [F], acc: &mut [F; ACC]) {
     let (z, d) = (&z[..ACC], &mut d[..ACC]);
     for i in 0..ACC {
-        let e = super::exp::<F, FMA>(z[i] - mx);
+        let e = exp::<F, FMA>(z[i] - mx);
         d[i] = e;
         acc[i] = acc[i] + e;
     }
@@ -126,7 +128,7 @@ fn exp_lanes<F: LossFloat, const FMA: bool>(z: &[F], mx: F, d: &mut [F], acc: &m
 fn exp_store_sum_short<F: LossFloat, const FMA: bool>(zr: &[F], mx: F, dst: &mut [F]) -> F {
     let mut acc = F::zero();
     for (d, &z) in dst.iter_mut().zip(zr) {
-        let e = super::exp::<F, FMA>(z - mx);
+        let e = exp::<F, FMA>(z - mx);
         *d = e;
         acc = acc + e;
     }

@@ -16,7 +16,11 @@
 //! `Err(Fallback)`, and the caller reruns the scalar kernel, which reports
 //! or handles it exactly; masked inputs therefore run at scalar speed.
 
-use super::chunks::Work;
+use super::spec::{SoftmaxKind, SoftmaxSpec, Weights};
+use crate::kernel::chunks::Work;
+use crate::kernel::float::LossFloat;
+use crate::kernel::level::{dispatch_levels, Fallback, Level};
+use crate::kernel::Outputs;
 
 #[cfg(all(target_arch = "x86_64", focal_avx512))]
 #[clippy::msrv = "1.89"]
@@ -24,12 +28,11 @@ mod avx512;
 mod nll;
 mod row;
 mod tile;
+mod transpose;
 #[cfg(all(target_arch = "x86_64", focal_avx512))]
 #[clippy::msrv = "1.89"]
 mod transpose512;
 
-use super::softmax::{Outputs, SoftmaxKind, SoftmaxSpec, Weights};
-use crate::float::LossFloat;
 pub(crate) use tile::{tile, Tile};
 
 /// Positions per tile.
@@ -38,10 +41,6 @@ pub(crate) const LANES: usize = 64;
 pub(crate) const SCRATCH: usize = 4096;
 /// Rows at least this long use the row kernel when `M = 1`.
 pub(crate) const ROW_MIN_C: usize = 64;
-
-/// The vectorised kernel declined; rerun the scalar one.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct Fallback;
 
 /// How `(1 - p)^gamma` is evaluated.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -176,102 +175,18 @@ fn pow_general<F: LossFloat>(x: F, gamma: F) -> F {
     }
 }
 
-/// Instruction-set level of the vectorised kernels.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Level {
-    /// Baseline target features (SSE2 on x86-64).
-    Generic,
-    /// AVX2 + FMA.
-    Avx2,
-    /// AVX-512F (only when built with a compiler that supports it).
-    #[cfg_attr(not(focal_avx512), allow(dead_code))]
-    Avx512,
-}
-
-impl Level {
-    /// The best level this CPU supports (detection is cached by std).
-    pub fn best() -> Level {
-        #[cfg(all(target_arch = "x86_64", focal_avx512))]
-        if std::arch::is_x86_feature_detected!("avx512f") {
-            return Level::Avx512;
-        }
-        #[cfg(target_arch = "x86_64")]
-        if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
-        {
-            return Level::Avx2;
-        }
-        Level::Generic
-    }
-
-    /// Every level this CPU supports (for tests that compare them).
-    #[cfg(test)]
-    pub fn available() -> Vec<Level> {
-        let best = Level::best();
-        [Level::Generic, Level::Avx2, Level::Avx512]
-            .into_iter()
-            .filter(|&l| match l {
-                Level::Generic => true,
-                Level::Avx2 => best != Level::Generic,
-                Level::Avx512 => best == Level::Avx512,
-            })
-            .collect()
-    }
-}
-
-/// `e^x` through the fused variant when `FMA`.
-#[inline(always)]
-pub(super) fn exp<F: LossFloat, const FMA: bool>(x: F) -> F {
-    if FMA {
-        x.vexp_fma()
-    } else {
-        x.vexp()
-    }
-}
-
 /// Whether the vectorised kernels handle `C` classes with `M` positions per item.
 pub(crate) fn covers(c: usize, m: usize) -> bool {
     c <= SCRATCH || (m == 1 && c >= ROW_MIN_C)
 }
 
-/// Runs the vectorised kernel on one chunk at the given level.
-pub(crate) fn run_level<F: LossFloat>(
-    level: Level,
-    k: &Consts<'_, F>,
-    c: usize,
-    m: usize,
-    w: Work<'_, '_, '_, F>,
-) -> Result<f64, Fallback> {
-    match level {
-        #[cfg(target_arch = "x86_64")]
-        // SAFETY: `Level::Avx2` is only chosen when AVX2 and FMA were detected.
-        Level::Avx2 => unsafe { run_avx2(k, c, m, w) },
-        #[cfg(all(target_arch = "x86_64", focal_avx512))]
-        // SAFETY: `Level::Avx512` is only chosen when AVX-512F was detected.
-        Level::Avx512 => unsafe { run_avx512(k, c, m, w) },
-        _ => run_work::<F, false, false>(k, c, m, w),
+dispatch_levels! {
+    /// Runs the vectorised kernel on one chunk at the given level.
+    fn run_level<F>(k: &Consts<'_, F>, c: usize, m: usize, w: Work<'_, '_, '_, F>) -> Result<f64, Fallback> {
+        generic => run_work::<F, false, false>(k, c, m, w),
+        avx2 => run_work::<F, true, false>(k, c, m, w),
+        avx512 => run_work::<F, true, true>(k, c, m, w),
     }
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
-unsafe fn run_avx2<F: LossFloat>(
-    k: &Consts<'_, F>,
-    c: usize,
-    m: usize,
-    w: Work<'_, '_, '_, F>,
-) -> Result<f64, Fallback> {
-    run_work::<F, true, false>(k, c, m, w)
-}
-
-#[cfg(all(target_arch = "x86_64", focal_avx512))]
-#[target_feature(enable = "avx512f,avx2,fma")]
-unsafe fn run_avx512<F: LossFloat>(
-    k: &Consts<'_, F>,
-    c: usize,
-    m: usize,
-    w: Work<'_, '_, '_, F>,
-) -> Result<f64, Fallback> {
-    run_work::<F, true, true>(k, c, m, w)
 }
 
 /// The vectorised kernel over a sub-batch of `w.n` items; `FMA` when the

@@ -18,8 +18,8 @@
 //! kernels, and `forward_backward_into` stays allocation-free.
 
 use crate::error::LossError;
-use crate::float::LossFloat;
-use crate::kernel::{Geom, Upstream};
+use crate::kernel::float::LossFloat;
+use crate::kernel::{Geom, Outputs, Upstream};
 
 /// How each position's gradient is scaled.
 #[derive(Debug, Clone, Copy)]
@@ -74,10 +74,6 @@ fn risk<F: LossFloat>(m: Magnitudes, scale: &Scale<'_, F>) -> f64 {
     m.weight.max(1.0) * m.mass.max(1.0) * (m.gamma + 2.0) * s.max(1.0)
 }
 
-/// A kernel call: per-position losses and/or a scaled gradient; returns
-/// the sum of the per-position losses.
-pub(crate) type Outs<'o, 'u, F> = (Option<&'o mut [F]>, Option<(&'o mut [F], Upstream<'u, F>)>);
-
 /// Runs a call through the kernel in precision `F` (`direct`) or, when the
 /// magnitudes call for it, through its `f64` twin (`wide`, `f32` only) or
 /// with the gradient scaled afterwards (`f64`). Returns the loss sum.
@@ -91,13 +87,13 @@ pub(crate) fn execute<F: LossFloat>(
     reduction: Scale<'_, F>,
     mut per_target: Option<&mut [F]>,
     mut grad: Option<(&mut [F], Scale<'_, F>)>,
-    direct: impl Fn(Outs<'_, '_, F>) -> Result<f64, LossError>,
-    wide: impl Fn(Outs<'_, '_, f64>) -> Result<f64, LossError>,
+    direct: impl Fn(Outputs<'_, '_, F>) -> Result<f64, LossError>,
+    wide: impl Fn(Outputs<'_, '_, f64>) -> Result<f64, LossError>,
 ) -> Result<f64, LossError> {
     let r = risk(mags, &grad.as_ref().map_or(reduction, |(_, s)| *s));
     if narrow::<F>() {
         if r <= F32_SAFE {
-            let sum = direct((
+            let sum = direct(Outputs::new(
                 per_target.as_deref_mut(),
                 grad.as_mut().map(|(g, s)| (&mut **g, upstream(*s))),
             ))?;
@@ -108,9 +104,12 @@ pub(crate) fn execute<F: LossFloat>(
         return run_wide(per_target, grad, wide);
     }
     if r <= F64_SAFE {
-        return direct((per_target, grad.map(|(g, s)| (g, upstream(s)))));
+        return direct(Outputs::new(
+            per_target,
+            grad.map(|(g, s)| (g, upstream(s))),
+        ));
     }
-    let sum = direct((
+    let sum = direct(Outputs::new(
         per_target,
         grad.as_mut()
             .map(|(g, _)| (&mut **g, Upstream::Uniform(F::one()))),
@@ -134,7 +133,7 @@ fn upstream<F: LossFloat>(s: Scale<'_, F>) -> Upstream<'_, F> {
 fn run_wide<F: LossFloat>(
     per_target: Option<&mut [F]>,
     grad: Option<(&mut [F], Scale<'_, F>)>,
-    wide: impl Fn(Outs<'_, '_, f64>) -> Result<f64, LossError>,
+    wide: impl Fn(Outputs<'_, '_, f64>) -> Result<f64, LossError>,
 ) -> Result<f64, LossError> {
     let mut pt = per_target.as_ref().map(|p| vec![0.0_f64; p.len()]);
     let mut g64 = grad.as_ref().map(|(g, _)| vec![0.0_f64; g.len()]);
@@ -147,7 +146,10 @@ fn run_wide<F: LossFloat>(
         Some((_, Scale::PerPosition(_))) => Upstream::PerPosition(&u64[..]),
         _ => Upstream::Uniform(0.0),
     };
-    let sum = wide((pt.as_deref_mut(), g64.as_deref_mut().map(|g| (g, up))))?;
+    let sum = wide(Outputs::new(
+        pt.as_deref_mut(),
+        g64.as_deref_mut().map(|g| (g, up)),
+    ))?;
     if let (Some(dst), Some(src)) = (per_target, pt) {
         round_into(dst, &src);
     }

@@ -1,23 +1,15 @@
 //! Softmax (multiclass) focal loss with a per-class alpha vector.
 
-use crate::driver::Config;
+use super::call::Config;
+use crate::builder::{
+    focal_getters, ignore_index_methods, label_smoothing_methods, reduction_methods,
+};
+use crate::call::methods::loss_methods;
 use crate::error::LossError;
-use crate::float::LossFloat;
-use crate::kernel::softmax::{SoftmaxKind, SoftmaxSpec, Weights};
-use crate::methods::softmax_methods;
-use crate::params::{check_gamma, check_nonneg, check_unit, PerClass};
+use crate::kernel::float::LossFloat;
+use crate::kernel::softmax::{SoftmaxKind, Weights};
+use crate::params::{check_gamma, check_nonneg, Alpha, PerClass};
 use crate::reduction::Reduction;
-
-/// How the focal loss weights each class.
-#[derive(Debug, Clone, PartialEq)]
-enum Alpha {
-    /// No alpha: every class weighs 1.
-    None,
-    /// The same alpha for every class.
-    Scalar(f64),
-    /// One alpha per class.
-    PerClass(PerClass),
-}
 
 /// Multiclass softmax focal loss (Lin et al. 2017, "Focal Loss for Dense
 /// Object Detection"), with a per-class `alpha` vector and any `gamma >= 0`.
@@ -134,118 +126,31 @@ impl FocalLoss {
         Ok(self)
     }
 
-    /// Targets equal to `index` are ignored: loss 0, gradient 0, and left
-    /// out of every denominator.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use focal_loss::FocalLoss;
-    /// let focal = FocalLoss::new(2.0)?.with_ignore_index(255);
-    /// assert_eq!(focal.ignore_index(), Some(255));
-    /// # Ok::<(), focal_loss::LossError>(())
-    /// ```
-    #[must_use]
-    pub fn with_ignore_index(mut self, index: usize) -> Self {
-        self.ignore_index = Some(index);
-        self
-    }
-
-    /// Sets label smoothing `eps` in `[0, 1]` (per-class form, see the type docs).
-    ///
-    /// # Errors
-    ///
-    /// [`LossError::InvalidParameter`] if `eps` is outside `[0, 1]` or NaN.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use focal_loss::FocalLoss;
-    /// assert!(FocalLoss::new(2.0)?.with_label_smoothing(0.1).is_ok());
-    /// # Ok::<(), focal_loss::LossError>(())
-    /// ```
-    pub fn with_label_smoothing(mut self, eps: f64) -> Result<Self, LossError> {
-        self.label_smoothing = check_unit("label_smoothing", eps)?;
-        Ok(self)
-    }
-
-    /// Sets the reduction (default [`Reduction::Mean`]).
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use focal_loss::{FocalLoss, Reduction};
-    /// let focal = FocalLoss::new(2.0)?.with_reduction(Reduction::Sum);
-    /// assert_eq!(focal.reduction(), Reduction::Sum);
-    /// # Ok::<(), focal_loss::LossError>(())
-    /// ```
-    #[must_use]
-    pub fn with_reduction(mut self, reduction: Reduction) -> Self {
-        self.reduction = reduction;
-        self
-    }
-
-    /// The focusing parameter `gamma`.
-    #[must_use]
-    pub fn gamma(&self) -> f64 {
-        self.gamma
-    }
-
-    /// The per-class alpha vector, if one was set.
-    #[must_use]
-    pub fn alpha(&self) -> Option<&[f64]> {
-        match &self.alpha {
-            Alpha::PerClass(a) => Some(a.as_f64()),
-            _ => None,
-        }
-    }
-
-    /// The scalar alpha, if one was set.
-    #[must_use]
-    pub fn alpha_scalar(&self) -> Option<f64> {
-        match self.alpha {
-            Alpha::Scalar(a) => Some(a),
-            _ => None,
-        }
-    }
-
-    /// The ignore index, if set.
-    #[must_use]
-    pub fn ignore_index(&self) -> Option<usize> {
-        self.ignore_index
-    }
-
-    /// The label smoothing `eps`.
-    #[must_use]
-    pub fn label_smoothing(&self) -> f64 {
-        self.label_smoothing
-    }
-
-    /// The reduction.
-    #[must_use]
-    pub fn reduction(&self) -> Reduction {
-        self.reduction
-    }
-
     fn config<F: LossFloat>(&self) -> Config<'_, F> {
         let weight = match &self.alpha {
             Alpha::None => Weights::Uniform(F::one()),
             Alpha::Scalar(a) => Weights::Uniform(F::from_f64_(*a)),
             Alpha::PerClass(a) => Weights::PerClass(a.get()),
         };
-        Config {
-            spec: SoftmaxSpec {
-                kind: SoftmaxKind::Focal {
-                    gamma: F::from_f64_(self.gamma),
-                    smoothing: F::from_f64_(self.label_smoothing),
-                },
-                weight,
-                ignore_index: self.ignore_index,
-            },
-            reduction: self.reduction,
-            input_name: "logits",
-        }
+        let kind = SoftmaxKind::Focal {
+            gamma: F::from_f64_(self.gamma),
+            smoothing: F::from_f64_(self.label_smoothing),
+        };
+        Config::new(kind, weight, self.ignore_index, self.reduction, "logits")
     }
 }
 
-softmax_methods!(FocalLoss, Targets, "logits", "FocalLoss::new(2.0)?");
+loss_methods!(
+    FocalLoss,
+    softmax,
+    crate::Targets<F>,
+    "FocalLoss::new(2.0)?"
+);
+ignore_index_methods!(FocalLoss, "FocalLoss::new(2.0)?", "");
+label_smoothing_methods!(
+    FocalLoss,
+    "FocalLoss::new(2.0)?",
+    "Sets label smoothing `eps` in `[0, 1]` (per-class form, see the type docs)."
+);
+reduction_methods!(FocalLoss, Mean, "FocalLoss::new(2.0)?");
+focal_getters!(FocalLoss, "FocalLoss::new(2.0)?");

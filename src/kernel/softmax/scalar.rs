@@ -1,72 +1,10 @@
-//! Softmax-family kernels: NLL, cross-entropy and softmax focal loss, one
-//! fused pass per position (row for `(N, C)`, strided column for K-dim).
-//!
-//! Notation: `z` logits (or log-probabilities for NLL), `lse` the
-//! max-shifted log-sum-exp of the row (kept as max and log-sum), `lp_c = z_c - lse`, `p_c = exp(lp_c)`,
-//! `w` class weights / alpha, `eps` label smoothing, `s` the gradient factor
-//! of the position.
+//! The reference softmax-family kernel: one position at a time, std
+//! maths, any targets; it reports errors exactly and handles what the
+//! vectorised kernels decline (masked classes, probability targets, ..).
 
-use super::chunks::{self, Work};
-use super::{fast, Geom, KernelError, Upstream};
-use crate::float::LossFloat;
-
-/// Which softmax-family loss to compute.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub(crate) enum SoftmaxKind<F> {
-    /// Input is log-probabilities; `l = -w_y x_y`.
-    Nll,
-    /// Cross-entropy with label smoothing `eps`.
-    CrossEntropy { smoothing: F },
-    /// Softmax focal loss with focusing parameter `gamma` and smoothing `eps`.
-    Focal { gamma: F, smoothing: F },
-}
-
-/// A fully validated softmax-family problem description.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct SoftmaxSpec<'a, F> {
-    pub kind: SoftmaxKind<F>,
-    /// Class weights (alpha for focal).
-    pub weight: Weights<'a, F>,
-    pub ignore_index: Option<usize>,
-}
-
-/// Per-class weights: one value for every class, or one per class.
-#[derive(Debug, Clone, Copy)]
-pub(crate) enum Weights<'a, F> {
-    Uniform(F),
-    PerClass(&'a [F]),
-}
-
-impl<F: LossFloat> Weights<'_, F> {
-    #[inline(always)]
-    pub fn at(&self, k: usize) -> F {
-        match *self {
-            Weights::Uniform(w) => w,
-            Weights::PerClass(w) => w[k],
-        }
-    }
-
-    /// `Σ_c w_c` over `c` classes.
-    pub fn sum(&self, c: usize) -> F {
-        match *self {
-            Weights::Uniform(w) => w * F::from_f64_(c as f64),
-            Weights::PerClass(w) => w.iter().copied().sum(),
-        }
-    }
-}
-
-/// Targets as contiguous slices: `N * M` indices, or `N * C * M` probabilities.
-#[derive(Debug, Clone, Copy)]
-pub(crate) enum TargetSlice<'a, F> {
-    Index(&'a [usize]),
-    Probs(&'a [F]),
-}
-
-/// Where the kernel writes: per-position losses and/or the gradient.
-pub(crate) struct Outputs<'o, 'u, F> {
-    pub per_target: Option<&'o mut [F]>,
-    pub grad: Option<(&'o mut [F], Upstream<'u, F>)>,
-}
+use super::spec::{SoftmaxKind, SoftmaxSpec, TargetSlice};
+use crate::kernel::float::LossFloat;
+use crate::kernel::{Geom, KernelError, Outputs};
 
 /// `(1 - p)^gamma` and `g = (1 - p)^gamma (gamma p r - 1)` for `lp = ln p`,
 /// with `1 - p = -expm1(lp)` and `r = lp / (1 - p)` (`-1` at `lp = 0`), so
@@ -84,38 +22,6 @@ pub(crate) fn focal_terms<F: LossFloat>(lp: F, gamma: F) -> (F, F) {
     // spread beyond the float range) take the limit instead of 0 * inf.
     let pr = if p == F::zero() { F::zero() } else { p * r };
     (md, md * (gamma * pr - F::one()))
-}
-
-/// Runs the kernel over every position; returns the sum of per-position
-/// losses (in `f64`, summed in position order).
-pub(crate) fn run<F: LossFloat>(
-    spec: &SoftmaxSpec<'_, F>,
-    z: &[F],
-    targets: TargetSlice<'_, F>,
-    geom: Geom,
-    mut out: Outputs<'_, '_, F>,
-) -> Result<f64, KernelError> {
-    let Geom { n, c, m } = geom;
-    debug_assert_eq!(z.len(), geom.len());
-    if let TargetSlice::Index(t) = targets {
-        if let Some(k) = fast::Consts::new(spec, c).filter(|_| fast::covers(c, m)) {
-            let level = fast::Level::best();
-            let work = Work {
-                z,
-                t,
-                aux: &[],
-                per_target: out.per_target.as_deref_mut(),
-                grad: out.grad.as_mut().map(|(g, u)| (&mut **g, *u)),
-                n,
-            };
-            // On `Fallback` (NaN, masked targets, ..) the scalar loop below
-            // recomputes everything and reports or handles it exactly.
-            if let Ok(sum) = chunks::reduce(geom, work, &|w| fast::run_level(level, &k, c, m, w)) {
-                return Ok(sum);
-            }
-        }
-    }
-    run_scalar(spec, z, targets, geom, out)
 }
 
 /// The reference kernel: one position at a time, std maths, any targets.

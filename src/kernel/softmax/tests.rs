@@ -3,11 +3,13 @@
 
 #![allow(clippy::unwrap_used)]
 
-use super::chunks::{self, Work};
-use super::fast::{self, Level};
-use super::softmax::{run_scalar, Outputs, SoftmaxKind, SoftmaxSpec, TargetSlice, Weights};
-use super::{Geom, Upstream};
-use crate::float::LossFloat;
+use super::fast;
+use super::scalar::run_scalar;
+use super::spec::{SoftmaxKind, SoftmaxSpec, TargetSlice, Weights};
+use crate::kernel::chunks::{self, Work};
+use crate::kernel::float::LossFloat;
+use crate::kernel::level::{Fallback, Level};
+use crate::kernel::{Geom, Outputs, Upstream};
 use proptest::prelude::*;
 
 const IGNORE: usize = 1_000_000;
@@ -67,9 +69,9 @@ fn compare<F: LossFloat>(geom: Geom, z: &[F], t: &[usize], w: Option<&[F]>, u: &
             // decline (and the caller then reruns the scalar kernel).
             let (sum, sum_ref) = match (sum, &sum_ref) {
                 (Ok(a), Ok(b)) => (a, *b),
-                (Err(fast::Fallback), Err(_)) => continue,
+                (Err(Fallback), Err(_)) => continue,
                 // The fast kernels decline any non-finite input (masked classes).
-                (Err(fast::Fallback), Ok(_)) if z.iter().any(|v| !v.is_finite()) => continue,
+                (Err(Fallback), Ok(_)) if z.iter().any(|v| !v.is_finite()) => continue,
                 (a, b) => panic!("{level:?} {kind:?} {geom:?}: fast {a:?} vs scalar {b:?}"),
             };
             let close = |a: f64, b: f64| (a - b).abs() <= tol * (1.0 + b.abs());

@@ -4,9 +4,11 @@
 #[cfg(all(target_arch = "x86_64", focal_avx512))]
 use super::avx512;
 use super::row::ACC;
-use super::{Consts, Fallback, LANES, SCRATCH};
-use crate::float::LossFloat;
-use crate::kernel::softmax::{Outputs, SoftmaxKind, Weights};
+use super::{transpose, Consts, LANES, SCRATCH};
+use crate::kernel::float::LossFloat;
+use crate::kernel::level::{exp, Fallback};
+use crate::kernel::softmax::spec::{SoftmaxKind, Weights};
+use crate::kernel::Outputs;
 use crate::kernel::Upstream;
 
 /// Where a tile lies: `P` positions starting at position `p0`, whose class-0
@@ -44,7 +46,7 @@ pub(crate) fn tile<F: LossFloat, const FMA: bool, const W512: bool>(
     let direct = tl.pstride == 1;
     if !direct {
         // Rows are contiguous here (M = 1, so pstride == C).
-        gather_of::<F, W512>(&z[tl.base..][..np * c], c, np, &mut zs[..np * c]);
+        transpose::gather_of::<F, W512>(&z[tl.base..][..np * c], c, np, &mut zs[..np * c]);
     }
     // Class `cl`'s row of the tile is `zall[cl * stride..][..np]`.
     let (zall, stride): (&[F], usize) = if direct {
@@ -282,7 +284,7 @@ fn strip_exp<'z, F: LossFloat, const FMA: bool>(
         let v = &zrow(cl)[s0..s0 + ACC];
         let e = &mut es[cl * np + s0..cl * np + s0 + ACC];
         for i in 0..ACC {
-            let x = super::exp::<F, FMA>(v[i] - m[i]);
+            let x = exp::<F, FMA>(v[i] - m[i]);
             e[i] = x;
             acc[i] = acc[i] + x;
         }
@@ -410,7 +412,7 @@ fn narrow_extremes_exp<'z, F: LossFloat, const FMA: bool>(
     }
     for (cl, er) in es.chunks_exact_mut(np).enumerate() {
         for (((e, &v), &m), acc) in er.iter_mut().zip(zrow(cl)).zip(&*mx).zip(sum.iter_mut()) {
-            *e = super::exp::<F, FMA>(v - m);
+            *e = exp::<F, FMA>(v - m);
             *acc = *acc + *e;
         }
     }
@@ -447,103 +449,8 @@ fn finish<F: LossFloat, const W512: bool>(
     if let Some((g, _)) = out.grad.as_mut() {
         // With `pstride == 1`, `tile` already wrote the gradient in place.
         if tl.pstride != 1 {
-            scatter_of::<F, W512>(es, c, np, &mut g[tl.base..][..np * c]);
+            transpose::scatter_of::<F, W512>(es, c, np, &mut g[tl.base..][..np * c]);
         }
     }
     total
-}
-
-/// [`gather`], through the AVX-512 transpose for `f32` when `W512`.
-#[inline(always)]
-fn gather_of<F: LossFloat, const W512: bool>(src: &[F], c: usize, np: usize, dst: &mut [F]) {
-    #[cfg(all(target_arch = "x86_64", focal_avx512))]
-    if W512 {
-        if let (Some(s), Some(d)) = (avx512::as_f32(src), avx512::as_f32_mut(dst)) {
-            // SAFETY: `W512` is set only under `run_avx512`, which runs
-            // after AVX-512F was detected.
-            unsafe { super::transpose512::gather(s, c, np, d) };
-            return;
-        }
-    }
-    let _ = np;
-    gather(src, c, dst);
-}
-
-/// [`scatter`], through the AVX-512 transpose for `f32` when `W512` and
-/// `c` is small enough for it.
-#[inline(always)]
-fn scatter_of<F: LossFloat, const W512: bool>(src: &[F], c: usize, np: usize, dst: &mut [F]) {
-    #[cfg(all(target_arch = "x86_64", focal_avx512))]
-    if W512 && c <= super::transpose512::SCATTER_MAX_C {
-        if let (Some(s), Some(d)) = (avx512::as_f32(src), avx512::as_f32_mut(dst)) {
-            // SAFETY: as in `gather_of`.
-            unsafe { super::transpose512::scatter(s, c, np, d) };
-            return;
-        }
-    }
-    let _ = np;
-    scatter(src, c, dst);
-}
-
-/// Transposes `np` rows of `c` classes (`src`, row-major) into class-major
-/// `dst` (`dst[k * np + j] = src[j * c + k]`). Small `c` get a
-/// constant-size version the compiler vectorises (with AVX-512, into 8-lane
-/// gathers; [`gather_of`] uses `transpose512` there for `f32`).
-#[inline(always)]
-fn gather<F: LossFloat>(src: &[F], c: usize, dst: &mut [F]) {
-    macro_rules! fixed {
-        ($($n:literal)*) => {
-            match c {
-                $($n => return gather_n::<F, $n>(src, dst),)*
-                _ => {}
-            }
-        };
-    }
-    fixed!(2 3 4 5 6 7 8 9 10 11 12 13 14 15 16);
-    let np = dst.len() / c;
-    for (cl, col) in dst.chunks_exact_mut(np).enumerate() {
-        for (d, row) in col.iter_mut().zip(src.chunks_exact(c)) {
-            *d = row[cl];
-        }
-    }
-}
-
-#[inline(always)]
-fn gather_n<F: LossFloat, const C: usize>(src: &[F], dst: &mut [F]) {
-    let np = dst.len() / C;
-    for (cl, col) in dst.chunks_exact_mut(np).enumerate().take(C) {
-        for (d, row) in col.iter_mut().zip(src.chunks_exact(C)) {
-            *d = row[cl];
-        }
-    }
-}
-
-/// The inverse of [`gather`]: class-major `src` back to row-major `dst`.
-#[inline(always)]
-fn scatter<F: LossFloat>(src: &[F], c: usize, dst: &mut [F]) {
-    macro_rules! fixed {
-        ($($n:literal)*) => {
-            match c {
-                $($n => return scatter_n::<F, $n>(src, dst),)*
-                _ => {}
-            }
-        };
-    }
-    fixed!(2 3 4 5 6 7 8 9 10 11 12 13 14 15 16);
-    let np = src.len() / c;
-    for (cl, col) in src.chunks_exact(np).enumerate() {
-        for (&v, row) in col.iter().zip(dst.chunks_exact_mut(c)) {
-            row[cl] = v;
-        }
-    }
-}
-
-#[inline(always)]
-fn scatter_n<F: LossFloat, const C: usize>(src: &[F], dst: &mut [F]) {
-    let np = src.len() / C;
-    for (cl, col) in src.chunks_exact(np).enumerate().take(C) {
-        for (&v, row) in col.iter().zip(dst.chunks_exact_mut(C)) {
-            row[cl] = v;
-        }
-    }
 }

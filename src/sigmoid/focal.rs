@@ -1,23 +1,16 @@
 //! Sigmoid (binary / multi-label) focal loss, torchvision semantics plus
 //! per-class alpha, pos_weight, label smoothing and an ignore mask.
 
+use super::call::Config;
+use crate::builder::{
+    focal_getters, label_smoothing_methods, per_class_methods, reduction_methods,
+};
+use crate::call::methods::loss_methods;
 use crate::error::LossError;
-use crate::float::LossFloat;
+use crate::kernel::float::LossFloat;
 use crate::kernel::sigmoid::{Alpha as KernelAlpha, SigmoidSpec};
-use crate::params::{check_gamma, check_unit, PerClass};
+use crate::params::{check_gamma, check_unit, Alpha, PerClass};
 use crate::reduction::Reduction;
-use crate::sigmoid_driver::{sigmoid_methods, Config};
-
-/// How the sigmoid focal loss balances positives against negatives.
-#[derive(Debug, Clone, PartialEq)]
-enum Alpha {
-    /// No alpha: `alpha_t = 1`.
-    None,
-    /// One alpha in `[0, 1]` for every class.
-    Scalar(f64),
-    /// One alpha in `[0, 1]` per class.
-    PerClass(PerClass),
-}
 
 /// Sigmoid focal loss (Lin et al. 2017; torchvision
 /// `ops.sigmoid_focal_loss`), elementwise over logits of any shape, for
@@ -160,160 +153,6 @@ impl SigmoidFocalLoss {
         Ok(self)
     }
 
-    /// Sets one positive weight per class (finite, `>= 0`; e.g.
-    /// `n_neg / n_pos`), multiplying the positive term of the BCE factor:
-    /// `BCE = -[pw_k y log σ(x) + (1 - y) log σ(-x)]`, as in PyTorch's
-    /// `BCEWithLogitsLoss(pos_weight=..)`.
-    ///
-    /// # Errors
-    ///
-    /// [`LossError::InvalidParameterEntry`] naming the first negative, NaN
-    /// or infinite entry. The length is checked against `C` when called.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use focal_loss::SigmoidFocalLoss;
-    /// let focal = SigmoidFocalLoss::new(2.0)?.with_pos_weight([3.0])?;
-    /// assert_eq!(focal.pos_weight(), Some(&[3.0][..]));
-    /// # Ok::<(), focal_loss::LossError>(())
-    /// ```
-    pub fn with_pos_weight(mut self, pos_weight: impl AsRef<[f64]>) -> Result<Self, LossError> {
-        self.pos_weight = Some(PerClass::new("pos_weight", pos_weight.as_ref())?);
-        Ok(self)
-    }
-
-    /// Sets label smoothing `eps` in `[0, 1]`: every target becomes
-    /// `y' = y (1 - eps) + eps / 2` before the loss (in `p_t`, `alpha_t` and
-    /// the BCE factor alike).
-    ///
-    /// # Errors
-    ///
-    /// [`LossError::InvalidParameter`] if `eps` is outside `[0, 1]` or NaN.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use focal_loss::SigmoidFocalLoss;
-    /// let focal = SigmoidFocalLoss::new(2.0)?.with_label_smoothing(0.1)?;
-    /// assert_eq!(focal.label_smoothing(), 0.1);
-    /// # Ok::<(), focal_loss::LossError>(())
-    /// ```
-    pub fn with_label_smoothing(mut self, eps: f64) -> Result<Self, LossError> {
-        self.label_smoothing = check_unit("label_smoothing", eps)?;
-        Ok(self)
-    }
-
-    /// Sets the reduction (default [`Reduction::Mean`]).
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use focal_loss::{Reduction, SigmoidFocalLoss};
-    /// let focal = SigmoidFocalLoss::new(2.0)?.with_reduction(Reduction::Sum);
-    /// assert_eq!(focal.reduction(), Reduction::Sum);
-    /// # Ok::<(), focal_loss::LossError>(())
-    /// ```
-    #[must_use]
-    pub fn with_reduction(mut self, reduction: Reduction) -> Self {
-        self.reduction = reduction;
-        self
-    }
-
-    /// The focusing parameter `gamma`.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use focal_loss::SigmoidFocalLoss;
-    /// assert_eq!(SigmoidFocalLoss::new(1.5)?.gamma(), 1.5);
-    /// # Ok::<(), focal_loss::LossError>(())
-    /// ```
-    #[must_use]
-    pub fn gamma(&self) -> f64 {
-        self.gamma
-    }
-
-    /// The per-class alpha vector, if one was set.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use focal_loss::SigmoidFocalLoss;
-    /// assert_eq!(SigmoidFocalLoss::new(2.0)?.alpha(), None);
-    /// let focal = SigmoidFocalLoss::new(2.0)?.with_alpha([0.25, 0.75])?;
-    /// assert_eq!(focal.alpha(), Some(&[0.25, 0.75][..]));
-    /// # Ok::<(), focal_loss::LossError>(())
-    /// ```
-    #[must_use]
-    pub fn alpha(&self) -> Option<&[f64]> {
-        match &self.alpha {
-            Alpha::PerClass(a) => Some(a.as_f64()),
-            _ => None,
-        }
-    }
-
-    /// The scalar alpha, if one was set.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use focal_loss::SigmoidFocalLoss;
-    /// assert_eq!(SigmoidFocalLoss::new(2.0)?.alpha_scalar(), None);
-    /// let focal = SigmoidFocalLoss::new(2.0)?.with_alpha_scalar(0.25)?;
-    /// assert_eq!(focal.alpha_scalar(), Some(0.25));
-    /// # Ok::<(), focal_loss::LossError>(())
-    /// ```
-    #[must_use]
-    pub fn alpha_scalar(&self) -> Option<f64> {
-        match self.alpha {
-            Alpha::Scalar(a) => Some(a),
-            _ => None,
-        }
-    }
-
-    /// The per-class positive weights, if set.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use focal_loss::SigmoidFocalLoss;
-    /// assert_eq!(SigmoidFocalLoss::new(2.0)?.pos_weight(), None);
-    /// # Ok::<(), focal_loss::LossError>(())
-    /// ```
-    #[must_use]
-    pub fn pos_weight(&self) -> Option<&[f64]> {
-        self.pos_weight.as_ref().map(PerClass::as_f64)
-    }
-
-    /// The label smoothing `eps`.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use focal_loss::SigmoidFocalLoss;
-    /// assert_eq!(SigmoidFocalLoss::new(2.0)?.label_smoothing(), 0.0);
-    /// # Ok::<(), focal_loss::LossError>(())
-    /// ```
-    #[must_use]
-    pub fn label_smoothing(&self) -> f64 {
-        self.label_smoothing
-    }
-
-    /// The reduction.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use focal_loss::{Reduction, SigmoidFocalLoss};
-    /// assert_eq!(SigmoidFocalLoss::new(2.0)?.reduction(), Reduction::Mean);
-    /// # Ok::<(), focal_loss::LossError>(())
-    /// ```
-    #[must_use]
-    pub fn reduction(&self) -> Reduction {
-        self.reduction
-    }
-
     fn config<F: LossFloat>(&self) -> Config<'_, F> {
         let alpha = match &self.alpha {
             Alpha::None => KernelAlpha::None,
@@ -333,4 +172,26 @@ impl SigmoidFocalLoss {
     }
 }
 
-sigmoid_methods!(SigmoidFocalLoss, "SigmoidFocalLoss::new(2.0)?");
+loss_methods!(
+    SigmoidFocalLoss,
+    sigmoid,
+    crate::BinaryTargets<F>,
+    "SigmoidFocalLoss::new(2.0)?"
+);
+per_class_methods!(
+    SigmoidFocalLoss,
+    "SigmoidFocalLoss::new(2.0)?",
+    with_pos_weight,
+    pos_weight,
+    "Sets one positive weight per class (e.g. `n_neg / n_pos`), multiplying the positive \
+     term of the BCE factor: `BCE = -[pw_k y log σ(x) + (1 - y) log σ(-x)]`, as in \
+     PyTorch's `BCEWithLogitsLoss(pos_weight=..)`."
+);
+label_smoothing_methods!(
+    SigmoidFocalLoss,
+    "SigmoidFocalLoss::new(2.0)?",
+    "Sets label smoothing `eps` in `[0, 1]`: every target becomes `y' = y (1 - eps) + eps / 2` \
+     before the loss (in `p_t`, `alpha_t` and the BCE factor alike)."
+);
+reduction_methods!(SigmoidFocalLoss, Mean, "SigmoidFocalLoss::new(2.0)?");
+focal_getters!(SigmoidFocalLoss, "SigmoidFocalLoss::new(2.0)?");

@@ -4,10 +4,11 @@
 //! the block is still in L1.
 
 use super::row::all_finite;
-use super::{Consts, Fallback};
-use crate::float::LossFloat;
+use super::Consts;
 use crate::kernel::chunks::Work;
-use crate::kernel::softmax::Weights;
+use crate::kernel::float::LossFloat;
+use crate::kernel::level::Fallback;
+use crate::kernel::softmax::spec::Weights;
 use crate::kernel::Upstream;
 
 /// Elements per block of rows (`M = 1`).

@@ -1,7 +1,7 @@
 //! The sealed float trait the kernels are written against (`f32`, `f64`).
 
 use crate::kernel::vmath;
-use num_traits::Float;
+use num_traits::{AsPrimitive, Float};
 use std::fmt::{Debug, Display};
 use std::iter::Sum;
 
@@ -42,64 +42,52 @@ pub trait LossFloat:
     fn vexpm1(self) -> Self;
 }
 
-impl LossFloat for f32 {
-    #[inline(always)]
-    fn vexp(self) -> Self {
-        vmath::exp_f32(self)
-    }
-    #[inline(always)]
-    fn vexp_fma(self) -> Self {
-        vmath::exp_f32_with::<true>(self)
-    }
-    #[inline(always)]
-    fn vln(self) -> Self {
-        vmath::ln_f32(self)
-    }
-    #[inline(always)]
-    fn vexpm1(self) -> Self {
-        vmath::expm1_f32(self)
-    }
-    #[inline(always)]
-    fn to_f64_(self) -> f64 {
-        f64::from(self)
-    }
-    #[inline(always)]
-    fn from_f64_(v: f64) -> Self {
-        v as f32
-    }
-    #[inline(always)]
-    fn select<'a>(_: &'a [f64], v32: &'a [f32]) -> &'a [Self] {
-        v32
-    }
+/// Implements [`LossFloat`] for `$t` with its `vmath` functions; `$pick`
+/// picks its copy of a parameter vector from `(v64, v32)`.
+macro_rules! impl_loss_float {
+    ($t:ty, $exp:ident, $exp_with:ident, $ln:ident, $expm1:ident, $pick:ident) => {
+        impl LossFloat for $t {
+            #[inline(always)]
+            fn vexp(self) -> Self {
+                vmath::$exp(self)
+            }
+            #[inline(always)]
+            fn vexp_fma(self) -> Self {
+                vmath::$exp_with::<true>(self)
+            }
+            #[inline(always)]
+            fn vln(self) -> Self {
+                vmath::$ln(self)
+            }
+            #[inline(always)]
+            fn vexpm1(self) -> Self {
+                vmath::$expm1(self)
+            }
+            #[inline(always)]
+            fn to_f64_(self) -> f64 {
+                f64::from(self)
+            }
+            #[inline(always)]
+            fn from_f64_(v: f64) -> Self {
+                AsPrimitive::<$t>::as_(v)
+            }
+            #[inline(always)]
+            fn select<'a>(v64: &'a [f64], v32: &'a [f32]) -> &'a [Self] {
+                $pick(v64, v32)
+            }
+        }
+    };
 }
 
-impl LossFloat for f64 {
-    #[inline(always)]
-    fn vexp(self) -> Self {
-        vmath::exp_f64(self)
-    }
-    #[inline(always)]
-    fn vexp_fma(self) -> Self {
-        vmath::exp_f64_with::<true>(self)
-    }
-    #[inline(always)]
-    fn vln(self) -> Self {
-        vmath::ln_f64(self)
-    }
-    #[inline(always)]
-    fn vexpm1(self) -> Self {
-        vmath::expm1_f64(self)
-    }
-    #[inline(always)]
-    fn to_f64_(self) -> f64 {
-        self
-    }
-    #[inline(always)]
-    fn from_f64_(v: f64) -> Self {
-        v
-    }
-    #[inline(always)]
-    fn select<'a>(v64: &'a [f64], _: &'a [f32]) -> &'a [Self] {
-        v64
-    }
+#[inline(always)]
+fn first<'a>(v64: &'a [f64], _: &'a [f32]) -> &'a [f64] {
+    v64
 }
+
+#[inline(always)]
+fn second<'a>(_: &'a [f64], v32: &'a [f32]) -> &'a [f32] {
+    v32
+}
+
+impl_loss_float!(f32, exp_f32, exp_f32_with, ln_f32, expm1_f32, second);
+impl_loss_float!(f64, exp_f64, exp_f64_with, ln_f64, expm1_f64, first);

@@ -1,0 +1,223 @@
+//! The method set every loss exposes, written once for both families.
+//!
+//! A loss type provides `fn config<F: LossFloat>(&self)`, its family's
+//! `Config`; [`loss_methods!`] adds `forward`, `forward_backward`,
+//! `forward_backward_into`, `per_target` and `per_target_backward` on top
+//! of it, each preparing the call through its family
+//! (`crate::<family>::call::prepare`) and running it through the shared
+//! path in [`crate::call`]. Where the two families differ in words (shapes,
+//! errors, examples), [`family_doc!`] holds each family's text.
+
+/// The family-specific sentences and examples of the method docs.
+macro_rules! family_doc {
+    (softmax, forward) => {
+        "The reduced loss: `Σ_n l_n / D` over the non-ignored positions `n`, with `l_n` as in \
+         the type's docs and `D` set by its [`Reduction`](crate::Reduction).\n\n\
+         The input has shape `(N, C)` or `(N, C, d1, .., dk)` (class axis 1), any layout; \
+         targets are class indices `(N, d1, .., dk)` or [`Probs`](crate::Probs) of the \
+         input's shape. A zero denominator gives `0`.\n\n\
+         # Errors\n\n\
+         [`LossError`](crate::LossError) for a shape mismatch, a target out of range, a \
+         per-class vector of the wrong length, a NaN or `+inf` input, an invalid \
+         probability target, or a target on a masked (`-inf`) class."
+    };
+    (sigmoid, forward) => {
+        "The reduced loss: `Σ_i l_i / D` over the non-ignored elements `i`, with `l_i` as in \
+         the type's docs and `D` set by its [`Reduction`](crate::Reduction).\n\n\
+         `logits` has any shape with at least one axis: `(N)` (read as `(N, 1)`), `(N, C)` \
+         or `(N, C, d1, .., dk)`, class axis 1, any layout. `targets` is an array of the \
+         same shape with values in `[0, 1]`, or [`Masked`](crate::Masked) targets. A zero \
+         denominator (no elements, every element ignored, all weights 0) gives `0`.\n\n\
+         # Errors\n\n\
+         [`LossError`](crate::LossError) for a shape mismatch (targets, mask), a \
+         0-dimensional input or an empty class axis, a per-class vector whose length is \
+         not `C`, a target outside `[0, 1]` (or NaN) at a non-ignored element, a NaN or \
+         `+inf` logit, or a `-inf` logit whose (smoothed) target is not 0."
+    };
+    (softmax, per_target) => {
+        "The unreduced losses `l_n`, one per position, of shape `(N, d1, .., dk)` \
+         (PyTorch's `reduction='none'`). Ignored positions give `0`. The reduction \
+         setting is not used."
+    };
+    (sigmoid, per_target) => {
+        "The unreduced losses `l_i`, one per element, of the logits' shape (PyTorch's \
+         `reduction='none'`). Ignored elements give `0`. The reduction setting is not used."
+    };
+    (softmax, vjp) => {
+        "The vector-Jacobian product of [`per_target`](Self::per_target): \
+         `grad[n, k, ..] = upstream[n, ..] · ∂l_n / ∂x[n, k, ..]`. `upstream` has the \
+         shape of `per_target`'s output."
+    };
+    (sigmoid, vjp) => {
+        "The vector-Jacobian product of [`per_target`](Self::per_target): \
+         `grad[i] = upstream[i] · ∂l_i / ∂x_i` (the loss is elementwise, so its Jacobian \
+         is diagonal). `upstream` has the logits' shape."
+    };
+    // The examples' inputs: `x`, targets `t`, and a `per_target`-shaped `u` of ones.
+    (softmax, inputs) => {
+        "let x = array![[-0.2_f64, -1.8], [-2.0, -0.15]];\nlet t = array![0_usize, 1];\n\
+         let u = array![1.0, 1.0];"
+    };
+    (sigmoid, inputs) => {
+        "let x = array![[1.5_f64, -0.3], [-2.0, 0.7]];\nlet t = array![[1.0, 0.0], [0.0, 1.0]];\n\
+         let u = array![[1.0, 1.0], [1.0, 1.0]];"
+    };
+}
+
+/// Adds the five methods to a loss type of family `softmax` or `sigmoid`,
+/// with target bound `$bound` and constructor expression `$ctor` (for the
+/// examples).
+macro_rules! loss_methods {
+    ($ty:ident, softmax, $bound:path, $ctor:literal) => {
+        $crate::call::methods::loss_methods!(@impl $ty, softmax, $bound, $ctor,
+            [ndarray::RemoveAxis], [D::Smaller], |d| d.remove_axis(ndarray::Axis(1)));
+    };
+    ($ty:ident, sigmoid, $bound:path, $ctor:literal) => {
+        $crate::call::methods::loss_methods!(@impl $ty, sigmoid, $bound, $ctor,
+            [ndarray::Dimension], [D], |d| d);
+    };
+    (@impl $ty:ident, $family:ident, $bound:path, $ctor:literal,
+        [$dbound:path], [$($out:tt)*], |$d:ident| $out_dim:expr) => {
+        impl $ty {
+            #[doc = $crate::call::methods::family_doc!($family, forward)]
+            ///
+            /// # Examples
+            ///
+            /// ```
+            #[doc = concat!("use focal_loss::", stringify!($ty), ";")]
+            /// use ndarray::array;
+            ///
+            #[doc = concat!("let loss = ", $ctor, ";")]
+            #[doc = $crate::call::methods::family_doc!($family, inputs)]
+            /// let l = loss.forward(&x, &t)?;
+            /// assert!(l.is_finite() && l > 0.0);
+            /// # Ok::<(), focal_loss::LossError>(())
+            /// ```
+            pub fn forward<F: crate::LossFloat, S: ndarray::Data<Elem = F>, D: ndarray::Dimension, T: $bound + ?Sized>(
+                &self, logits: &ndarray::ArrayBase<S, D>, targets: &T,
+            ) -> Result<F, crate::LossError> {
+                crate::call::forward(&self.prepare(logits.view().into_dyn(), targets)?)
+            }
+
+            /// The reduced loss and its gradient with respect to the input,
+            /// computed in one fused pass. The gradient has the input's
+            /// shape; it is 0 at ignored targets.
+            ///
+            /// # Errors
+            ///
+            /// As [`forward`](Self::forward).
+            ///
+            /// # Examples
+            ///
+            /// ```
+            #[doc = concat!("use focal_loss::", stringify!($ty), ";")]
+            /// use ndarray::array;
+            ///
+            #[doc = concat!("let loss = ", $ctor, ";")]
+            #[doc = $crate::call::methods::family_doc!($family, inputs)]
+            /// let (l, g) = loss.forward_backward(&x, &t)?;
+            /// assert_eq!(g.shape(), x.shape());
+            /// assert_eq!(l, loss.forward(&x, &t)?);
+            /// # Ok::<(), focal_loss::LossError>(())
+            /// ```
+            pub fn forward_backward<F: crate::LossFloat, S: ndarray::Data<Elem = F>, D: ndarray::Dimension, T: $bound + ?Sized>(
+                &self, logits: &ndarray::ArrayBase<S, D>, targets: &T,
+            ) -> Result<(F, ndarray::Array<F, D>), crate::LossError> {
+                let mut grad = ndarray::Array::zeros(logits.raw_dim());
+                let loss = self.forward_backward_into(logits, targets, &mut grad)?;
+                Ok((loss, grad))
+            }
+
+            /// Like [`forward_backward`](Self::forward_backward), but writes
+            /// the gradient into `grad` (the input's shape). Every element of
+            /// `grad` is overwritten. No heap allocation when the input,
+            /// targets (and mask) and `grad` are contiguous in standard
+            /// (row-major) layout; other layouts go through a temporary copy.
+            ///
+            /// # Errors
+            ///
+            /// As [`forward`](Self::forward), plus a shape mismatch for `grad`.
+            ///
+            /// # Examples
+            ///
+            /// ```
+            #[doc = concat!("use focal_loss::", stringify!($ty), ";")]
+            /// use ndarray::{array, Array2};
+            ///
+            #[doc = concat!("let loss = ", $ctor, ";")]
+            #[doc = $crate::call::methods::family_doc!($family, inputs)]
+            /// let mut grad = Array2::zeros((2, 2));
+            /// let l = loss.forward_backward_into(&x, &t, &mut grad)?;
+            /// assert!(l > 0.0 && grad.iter().all(|g| g.is_finite()));
+            /// # Ok::<(), focal_loss::LossError>(())
+            /// ```
+            pub fn forward_backward_into<F: crate::LossFloat, S: ndarray::Data<Elem = F>, D: ndarray::Dimension, T: $bound + ?Sized, G: ndarray::DataMut<Elem = F>, E: ndarray::Dimension>(
+                &self, logits: &ndarray::ArrayBase<S, D>, targets: &T, grad: &mut ndarray::ArrayBase<G, E>,
+            ) -> Result<F, crate::LossError> {
+                crate::call::forward_backward_into(&self.prepare(logits.view().into_dyn(), targets)?, grad)
+            }
+
+            #[doc = $crate::call::methods::family_doc!($family, per_target)]
+            ///
+            /// # Errors
+            ///
+            /// As [`forward`](Self::forward).
+            ///
+            /// # Examples
+            ///
+            /// ```
+            #[doc = concat!("use focal_loss::", stringify!($ty), ";")]
+            /// use ndarray::array;
+            ///
+            #[doc = concat!("let loss = ", $ctor, ";")]
+            #[doc = $crate::call::methods::family_doc!($family, inputs)]
+            /// let per = loss.per_target(&x, &t)?;
+            /// assert_eq!(per.shape(), u.shape());
+            /// # Ok::<(), focal_loss::LossError>(())
+            /// ```
+            pub fn per_target<F: crate::LossFloat, S: ndarray::Data<Elem = F>, D: $dbound, T: $bound + ?Sized>(
+                &self, logits: &ndarray::ArrayBase<S, D>, targets: &T,
+            ) -> Result<ndarray::Array<F, $($out)*>, crate::LossError> {
+                let $d = logits.raw_dim();
+                crate::call::per_target(&self.prepare(logits.view().into_dyn(), targets)?, $out_dim)
+            }
+
+            #[doc = $crate::call::methods::family_doc!($family, vjp)]
+            ///
+            /// # Errors
+            ///
+            /// As [`forward`](Self::forward), plus a shape mismatch or a
+            /// non-finite value in `upstream`.
+            ///
+            /// # Examples
+            ///
+            /// ```
+            #[doc = concat!("use focal_loss::{", stringify!($ty), ", Reduction};")]
+            /// use ndarray::array;
+            ///
+            #[doc = concat!("let loss = ", $ctor, ".with_reduction(Reduction::Sum);")]
+            #[doc = $crate::call::methods::family_doc!($family, inputs)]
+            /// let g = loss.per_target_backward(&x, &t, &u)?;
+            /// let (_, g_sum) = loss.forward_backward(&x, &t)?;
+            /// assert!((&g - &g_sum).iter().all(|d| d.abs() < 1e-15));
+            /// # Ok::<(), focal_loss::LossError>(())
+            /// ```
+            pub fn per_target_backward<F: crate::LossFloat, S: ndarray::Data<Elem = F>, D: ndarray::Dimension, T: $bound + ?Sized, U: ndarray::Data<Elem = F>, E: ndarray::Dimension>(
+                &self, logits: &ndarray::ArrayBase<S, D>, targets: &T, upstream: &ndarray::ArrayBase<U, E>,
+            ) -> Result<ndarray::Array<F, D>, crate::LossError> {
+                let call = self.prepare(logits.view().into_dyn(), targets)?;
+                crate::call::per_target_backward(&call, logits.raw_dim(), upstream)
+            }
+
+            /// Validates a call and lays it out for its family's kernel.
+            fn prepare<'s, F: crate::LossFloat, T: $bound + ?Sized>(
+                &'s self, logits: ndarray::ArrayViewD<'s, F>, targets: &'s T,
+            ) -> Result<crate::$family::call::Prepared<'s, 's, 's, F>, crate::LossError> {
+                crate::$family::call::prepare(self.config(), logits, crate::$family::call::view(targets))
+            }
+        }
+    };
+}
+
+pub(crate) use family_doc;
+pub(crate) use loss_methods;

@@ -1,0 +1,53 @@
+//! Softmax-family kernels: NLL, cross-entropy and softmax focal loss, one
+//! fused pass per position (row for `(N, C)`, strided column for K-dim).
+//!
+//! Notation: `z` logits (or log-probabilities for NLL), `lse` the
+//! max-shifted log-sum-exp of the row (kept as max and log-sum), `lp_c = z_c - lse`, `p_c = exp(lp_c)`,
+//! `w` class weights / alpha, `eps` label smoothing, `s` the gradient factor
+//! of the position.
+
+mod fast;
+mod scalar;
+mod spec;
+#[cfg(test)]
+mod tests;
+
+pub(crate) use scalar::run_scalar;
+pub(crate) use spec::{SoftmaxKind, SoftmaxSpec, TargetSlice, Weights};
+
+use crate::kernel::chunks::{self, Work};
+use crate::kernel::float::LossFloat;
+use crate::kernel::level::Level;
+use crate::kernel::{Geom, KernelError, Outputs};
+
+/// Runs the kernel over every position; returns the sum of per-position
+/// losses (in `f64`, summed in position order).
+pub(crate) fn run<F: LossFloat>(
+    spec: &SoftmaxSpec<'_, F>,
+    z: &[F],
+    targets: TargetSlice<'_, F>,
+    geom: Geom,
+    mut out: Outputs<'_, '_, F>,
+) -> Result<f64, KernelError> {
+    let Geom { n, c, m } = geom;
+    debug_assert_eq!(z.len(), geom.len());
+    if let TargetSlice::Index(t) = targets {
+        if let Some(k) = fast::Consts::new(spec, c).filter(|_| fast::covers(c, m)) {
+            let level = Level::best();
+            let work = Work {
+                z,
+                t,
+                aux: &[],
+                per_target: out.per_target.as_deref_mut(),
+                grad: out.grad.as_mut().map(|(g, u)| (&mut **g, *u)),
+                n,
+            };
+            // On `Fallback` (NaN, masked targets, ..) the scalar loop below
+            // recomputes everything and reports or handles it exactly.
+            if let Ok(sum) = chunks::reduce(geom, work, &|w| fast::run_level(level, &k, c, m, w)) {
+                return Ok(sum);
+            }
+        }
+    }
+    run_scalar(spec, z, targets, geom, out)
+}

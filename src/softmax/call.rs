@@ -1,0 +1,298 @@
+//! The softmax family's part of the call path: validates shapes and
+//! targets, counts the reduction denominator, lays the inputs out
+//! row-major and runs the softmax kernel. The rest is [`crate::call`].
+
+use super::targets::{index_stats, TargetView};
+use crate::call::guard::Magnitudes;
+use crate::call::layout::{check_len, check_shape, flat, geometry, widen};
+use crate::call::{Call, Laid};
+use crate::error::{unravel, LossError};
+use crate::kernel::float::LossFloat;
+use crate::kernel::softmax::{self, SoftmaxKind, SoftmaxSpec, TargetSlice, Weights};
+use crate::kernel::{Geom, Outputs};
+use crate::params::PerClass;
+use crate::reduction::Reduction;
+use ndarray::{ArrayViewD, Dimension};
+use std::borrow::Cow;
+
+/// A loss call's configuration, borrowed from a loss type.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Config<'a, F> {
+    pub spec: SoftmaxSpec<'a, F>,
+    pub reduction: Reduction,
+    /// Name of the input array in errors (`"logits"` or `"log_probs"`).
+    pub input_name: &'static str,
+}
+
+impl<'a, F: LossFloat> Config<'a, F> {
+    /// A call's configuration from a loss type's settings: the loss
+    /// `kind`, its class weights, ignore index,
+    /// reduction and the input's name in errors.
+    pub fn new(
+        kind: SoftmaxKind<F>,
+        weight: Weights<'a, F>,
+        ignore_index: Option<usize>,
+        reduction: Reduction,
+        input_name: &'static str,
+    ) -> Self {
+        Config {
+            spec: SoftmaxSpec {
+                kind,
+                weight,
+                ignore_index,
+            },
+            reduction,
+            input_name,
+        }
+    }
+}
+
+/// Per-class weights, or 1 for every class where none were set.
+pub(crate) fn class_weights<F: LossFloat>(w: Option<&PerClass>) -> Weights<'_, F> {
+    w.map_or(Weights::Uniform(F::one()), |w| Weights::PerClass(w.get()))
+}
+
+/// Targets laid out row-major.
+enum Tgt<'a, F: Clone> {
+    Index(Cow<'a, [usize]>),
+    Probs(Cow<'a, [F]>),
+}
+
+/// A validated softmax-family call: row-major inputs plus the reduction
+/// denominators.
+pub(crate) struct Prepared<'c, 'a, 'b, F: Clone> {
+    cfg: Config<'c, F>,
+    laid: Laid<'a, F>,
+    t: Tgt<'b, F>,
+    /// Sum over non-ignored positions of the weight that scaled each.
+    weight_sum: f64,
+}
+
+/// The shape of one value per position: `shape` without axis 1.
+pub(crate) fn position_shape(shape: &[usize]) -> Vec<usize> {
+    let mut s = shape.to_vec();
+    s.remove(1);
+    s
+}
+
+/// Errors unless `actual` is `shape` without axis 1 (one value per
+/// position); allocates only to build the error.
+fn check_positions(what: &'static str, shape: &[usize], actual: &[usize]) -> Result<(), LossError> {
+    let same = actual.len() + 1 == shape.len()
+        && actual.first() == shape.first()
+        && actual.get(1..) == shape.get(2..);
+    if same {
+        Ok(())
+    } else {
+        check_shape(what, &position_shape(shape), actual)
+    }
+}
+
+/// Largest total probability-target mass accepted, `2^512`: with weights
+/// and `gamma` at most `f32::MAX`, every intermediate of the gradient
+/// (`Σ w t g`, at most `w · mass · (gamma + 1)`) then stays below `f64::MAX`.
+const MAX_TARGET_MASS: f64 = 1.340_780_792_994_259_7e154;
+
+/// Validates a call and lays it out for the kernel. The happy path
+/// borrows every input and allocates nothing.
+pub(crate) fn prepare<'c, 'a, 'b, F: LossFloat>(
+    cfg: Config<'c, F>,
+    logits: ArrayViewD<'a, F>,
+    targets: TargetView<'b, F>,
+) -> Result<Prepared<'c, 'a, 'b, F>, LossError> {
+    let shape = logits.raw_dim();
+    let geom = geometry(shape.slice(), cfg.input_name)?;
+    let w = cfg.spec.weight;
+    if let Weights::PerClass(v) = w {
+        check_len(weight_name(&cfg), v.len(), geom.c)?;
+    }
+    let (t, count, weight_sum, mass) = match targets {
+        TargetView::Index(t) => {
+            check_positions("targets", shape.slice(), t.shape())?;
+            let t = flat(t);
+            // Only `WeightedMean` divides by the weight sum: other reductions
+            // skip the per-target weight loads (the sum is then 0, unused).
+            let ws_w = match cfg.reduction {
+                Reduction::WeightedMean => w,
+                Reduction::Sum | Reduction::Mean => Weights::Uniform(F::zero()),
+            };
+            let (count, ws) =
+                index_stats(&t, cfg.spec.ignore_index, geom.c, ws_w).map_err(|p| {
+                    LossError::TargetOutOfRange {
+                        position: unravel(p, &position_shape(shape.slice())),
+                        target: t[p],
+                        classes: geom.c,
+                    }
+                })?;
+            (Tgt::Index(t), count, ws, 1.0)
+        }
+        TargetView::Probs(t) => {
+            check_shape("targets", shape.slice(), t.shape())?;
+            let t = flat(t);
+            let (ws, mass) = probs_stats(&cfg, &t, shape.slice(), geom)?;
+            (Tgt::Probs(t), geom.positions(), ws, mass)
+        }
+    };
+    let weight = match w {
+        Weights::Uniform(v) => v.to_f64_(),
+        Weights::PerClass(v) => v.iter().fold(0.0_f64, |a, x| a.max(x.to_f64_())),
+    };
+    let gamma = match cfg.spec.kind {
+        SoftmaxKind::Focal { gamma, .. } => gamma.to_f64_(),
+        _ => 0.0,
+    };
+    let laid = Laid {
+        z: flat(logits),
+        shape,
+        geom,
+        count,
+        mags: Magnitudes {
+            weight,
+            mass,
+            gamma,
+        },
+        reduction: cfg.reduction,
+    };
+    Ok(Prepared {
+        cfg,
+        laid,
+        t,
+        weight_sum,
+    })
+}
+
+/// Validates probability targets; returns `Σ_c w_c t'_c` over the batch and
+/// the total (smoothed) target mass.
+fn probs_stats<F: LossFloat>(
+    cfg: &Config<'_, F>,
+    t: &[F],
+    shape: &[usize],
+    geom: Geom,
+) -> Result<(f64, f64), LossError> {
+    let eps = smoothing(cfg).to_f64_();
+    let cf = geom.c as f64;
+    let (mut ws, mut mass) = (0.0, 0.0);
+    for (i, &v) in t.iter().enumerate() {
+        let bad = |expected| {
+            Err(LossError::InvalidTarget {
+                position: unravel(i, shape),
+                value: v.to_f64_(),
+                expected,
+            })
+        };
+        if !(v.is_finite() && v >= F::zero()) {
+            return bad("a finite, non-negative probability");
+        }
+        let k = (i / geom.m) % geom.c;
+        let tp = (1.0 - eps) * v.to_f64_() + eps / cf;
+        ws += cfg.spec.weight.at(k).to_f64_() * tp;
+        mass += tp;
+        if mass > MAX_TARGET_MASS {
+            return bad("probabilities whose total over the batch is at most 2^512 (1.3e154)");
+        }
+    }
+    Ok((ws, mass))
+}
+
+fn weight_name<F>(cfg: &Config<'_, F>) -> &'static str {
+    match cfg.spec.kind {
+        SoftmaxKind::Focal { .. } => "alpha",
+        _ => "weight",
+    }
+}
+
+fn smoothing<F: LossFloat>(cfg: &Config<'_, F>) -> F {
+    match cfg.spec.kind {
+        SoftmaxKind::Nll => F::zero(),
+        SoftmaxKind::CrossEntropy { smoothing } | SoftmaxKind::Focal { smoothing, .. } => smoothing,
+    }
+}
+
+/// `cfg` in `f64`, with exactly its (already rounded) parameter values, so
+/// that the guard's wide path computes the same loss; `w64` holds the
+/// per-class weights in `f64`.
+fn wide_config<'w, F: LossFloat>(cfg: &Config<'_, F>, w64: &'w [f64]) -> Config<'w, f64> {
+    use SoftmaxKind as K;
+    let kind = match cfg.spec.kind {
+        K::Nll => K::Nll,
+        K::CrossEntropy { smoothing } => K::CrossEntropy {
+            smoothing: smoothing.to_f64_(),
+        },
+        K::Focal { gamma, smoothing } => K::Focal {
+            gamma: gamma.to_f64_(),
+            smoothing: smoothing.to_f64_(),
+        },
+    };
+    let weight = match cfg.spec.weight {
+        Weights::Uniform(v) => Weights::Uniform(v.to_f64_()),
+        Weights::PerClass(_) => Weights::PerClass(w64),
+    };
+    Config {
+        spec: SoftmaxSpec {
+            kind,
+            weight,
+            ignore_index: cfg.spec.ignore_index,
+        },
+        reduction: cfg.reduction,
+        input_name: cfg.input_name,
+    }
+}
+
+impl<F: LossFloat> Call<F> for Prepared<'_, '_, '_, F> {
+    fn laid(&self) -> &Laid<'_, F> {
+        &self.laid
+    }
+
+    fn target_shape(&self) -> Vec<usize> {
+        position_shape(self.laid.shape.slice())
+    }
+
+    fn weight_sum(&self) -> f64 {
+        self.weight_sum
+    }
+
+    fn run(&self, down: Option<f64>, out: Outputs<'_, '_, F>) -> Result<f64, LossError> {
+        let scaled: Vec<F>;
+        let mut spec = self.cfg.spec;
+        if let Some(down) = down {
+            spec.weight = match spec.weight {
+                Weights::Uniform(v) => Weights::Uniform(F::from_f64_(v.to_f64_() * down)),
+                Weights::PerClass(v) => {
+                    scaled = v.iter().map(|x| F::from_f64_(x.to_f64_() * down)).collect();
+                    Weights::PerClass(&scaled)
+                }
+            };
+        }
+        let t = match &self.t {
+            Tgt::Index(t) => TargetSlice::Index(t),
+            Tgt::Probs(t) => TargetSlice::Probs(t),
+        };
+        softmax::run(&spec, &self.laid.z, t, self.laid.geom, out)
+            .map_err(|e| self.laid.error(e, self.cfg.input_name))
+    }
+
+    fn run_wide(&self, outs: Outputs<'_, '_, f64>) -> Result<f64, LossError> {
+        let w64 = match self.cfg.spec.weight {
+            Weights::Uniform(_) => Vec::new(),
+            Weights::PerClass(v) => widen(v),
+        };
+        let cfg = wide_config(&self.cfg, &w64);
+        let wide = Prepared {
+            cfg,
+            laid: self.laid.widen(),
+            t: match &self.t {
+                Tgt::Index(t) => Tgt::Index(Cow::Borrowed(&t[..])),
+                Tgt::Probs(t) => Tgt::Probs(Cow::Owned(widen(t))),
+            },
+            weight_sum: self.weight_sum,
+        };
+        wide.run(None, outs)
+    }
+}
+
+/// Borrows any softmax-family targets as a [`TargetView`].
+pub(crate) fn view<F: LossFloat, T: super::targets::Targets<F> + ?Sized>(
+    t: &T,
+) -> TargetView<'_, F> {
+    t.target_view()
+}
