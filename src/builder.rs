@@ -40,12 +40,16 @@ macro_rules! reduction_methods {
     };
 }
 
-/// `with_ignore_index` and `ignore_index`.
+/// `with_ignore_index`, `ignore_index` and `ignore_value`, for a loss
+/// whose field is `ignore_index: Option<i128>`.
 macro_rules! ignore_index_methods {
     ($ty:ident, $ctor:literal, $doc:literal) => {
         impl $ty {
             /// Targets equal to `index` are ignored: loss 0, gradient 0, and
-            /// left out of every denominator.
+            /// left out of every denominator. `index` may be any [`Label`](crate::Label)
+            /// type and negative (PyTorch's `-100`); it is compared with each
+            /// target in the target's own type, so `-100` never matches an
+            /// unsigned target and `255` matches a `u8` 255.
             #[doc = $doc]
             ///
             /// # Examples
@@ -54,25 +58,43 @@ macro_rules! ignore_index_methods {
             #[doc = concat!("use focal_loss::", stringify!($ty), ";")]
             #[doc = concat!("let loss = ", $ctor, ".with_ignore_index(255);")]
             /// assert_eq!(loss.ignore_index(), Some(255));
+            #[doc = concat!("let torch_style = ", $ctor, ".with_ignore_index(-100_i64);")]
+            /// assert_eq!(torch_style.ignore_value(), Some(-100));
             /// # Ok::<(), focal_loss::LossError>(())
             /// ```
             #[must_use]
-            pub fn with_ignore_index(mut self, index: usize) -> Self {
-                self.ignore_index = Some(index);
+            pub fn with_ignore_index<L: crate::Label>(mut self, index: L) -> Self {
+                self.ignore_index = Some(index.value());
                 self
             }
 
-            /// The ignore index, if set.
+            /// The ignore index, if one is set and it is a `usize` (see
+            /// [`ignore_value`](Self::ignore_value) for a negative one).
             ///
             /// # Examples
             ///
             /// ```
             #[doc = concat!("use focal_loss::", stringify!($ty), ";")]
             #[doc = concat!("assert_eq!(", $ctor, ".ignore_index(), None);")]
+            #[doc = concat!("assert_eq!(", $ctor, ".with_ignore_index(-100).ignore_index(), None);")]
             /// # Ok::<(), focal_loss::LossError>(())
             /// ```
             #[must_use]
             pub fn ignore_index(&self) -> Option<usize> {
+                self.ignore_index.and_then(|v| usize::try_from(v).ok())
+            }
+
+            /// The ignore index as set, negative ones included.
+            ///
+            /// # Examples
+            ///
+            /// ```
+            #[doc = concat!("use focal_loss::", stringify!($ty), ";")]
+            #[doc = concat!("assert_eq!(", $ctor, ".with_ignore_index(-100).ignore_value(), Some(-100));")]
+            /// # Ok::<(), focal_loss::LossError>(())
+            /// ```
+            #[must_use]
+            pub fn ignore_value(&self) -> Option<i128> {
                 self.ignore_index
             }
         }
@@ -146,11 +168,12 @@ macro_rules! per_class_methods {
             #[doc = concat!("assert!(", $ctor, ".", stringify!($with), "([1.0, -1.0]).is_err());")]
             /// # Ok::<(), focal_loss::LossError>(())
             /// ```
-            pub fn $with(mut self, $get: impl AsRef<[f64]>) -> Result<Self, crate::LossError> {
-                self.$get = Some(crate::params::PerClass::new(
-                    stringify!($get),
-                    $get.as_ref(),
-                )?);
+            pub fn $with(
+                mut self,
+                $get: impl crate::ClassValues,
+            ) -> Result<Self, crate::LossError> {
+                let values = $get.class_values();
+                self.$get = Some(crate::params::PerClass::new(stringify!($get), &values)?);
                 Ok(self)
             }
 

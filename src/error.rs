@@ -43,6 +43,15 @@ pub enum LossError {
         /// Number of classes `C`.
         classes: usize,
     },
+    /// A signed class-index target is negative and not the ignore index.
+    NegativeTarget {
+        /// Index into the targets array.
+        position: Vec<usize>,
+        /// The target value found there.
+        target: i64,
+        /// Number of classes `C`.
+        classes: usize,
+    },
     /// A per-class vector (weight, alpha, pos_weight) has the wrong length.
     LengthMismatch {
         /// Which parameter (`"weight"`, `"alpha"`, ..).
@@ -240,6 +249,14 @@ impl fmt::Display for LossError {
             } => write!(
                 f,
                 "target {target} at {position:?} is out of range for {classes} classes"
+            ),
+            LossError::NegativeTarget {
+                position,
+                target,
+                classes,
+            } => write!(
+                f,
+                "target {target} at {position:?} is negative and not the ignore index: expected a class in 0..{classes}"
             ),
             LossError::LengthMismatch {
                 what,

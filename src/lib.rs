@@ -193,6 +193,11 @@ mod softmax;
 
 pub use error::LossError;
 pub use kernel::float::LossFloat;
+pub use kernel::label::Label;
+/// The `ndarray` this crate is built on (0.17), re-exported so that a
+/// crate on another ndarray version can name the same array types.
+pub use ndarray;
+pub use params::{ClassValue, ClassValues};
 pub use reduction::Reduction;
 pub use sigmoid::{BceWithLogitsLoss, BinaryTargetView, BinaryTargets, Masked, SigmoidFocalLoss};
 pub use softmax::{CrossEntropyLoss, FocalLoss, IndexTargets, NllLoss, Probs, TargetView, Targets};

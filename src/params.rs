@@ -4,6 +4,97 @@
 
 use crate::error::LossError;
 use crate::kernel::float::LossFloat;
+use ndarray::{ArrayBase, Data, Ix1};
+use std::borrow::Cow;
+
+/// Anything a per-class vector (`weight`, `alpha`, `pos_weight`) can be
+/// given as: an array `[x; N]`, a slice, a `Vec`, or an ndarray `Array1` /
+/// `ArrayView1`, of `f32` or `f64`, or a reference to one. `f32` values are
+/// widened exactly, so `vec![0.5_f32]` configures the same loss as
+/// `vec![0.5_f64]`.
+///
+/// # Examples
+///
+/// ```
+/// use focal_loss::FocalLoss;
+/// use ndarray::array;
+///
+/// let a = FocalLoss::new(2.0)?.with_alpha(vec![0.25_f32, 4.0])?;
+/// let b = FocalLoss::new(2.0)?.with_alpha(array![0.25_f64, 4.0])?;
+/// let c = FocalLoss::new(2.0)?.with_alpha(&[0.25, 4.0][..])?;
+/// assert!(a == b && b == c);
+/// # Ok::<(), focal_loss::LossError>(())
+/// ```
+pub trait ClassValues {
+    /// The values in `f64`.
+    fn class_values(&self) -> Cow<'_, [f64]>;
+}
+
+/// A class value as `f64` (exact for both precisions).
+pub trait ClassValue: Copy + sealed::Sealed {
+    /// The value in `f64`.
+    #[doc(hidden)]
+    fn wide(self) -> f64;
+    /// A slice of values in `f64`, borrowed where it already is.
+    #[doc(hidden)]
+    fn wide_slice(v: &[Self]) -> Cow<'_, [f64]> {
+        Cow::Owned(v.iter().map(|x| x.wide()).collect())
+    }
+}
+
+mod sealed {
+    pub trait Sealed {}
+    impl Sealed for f32 {}
+    impl Sealed for f64 {}
+}
+
+impl ClassValue for f32 {
+    fn wide(self) -> f64 {
+        f64::from(self)
+    }
+}
+
+impl ClassValue for f64 {
+    fn wide(self) -> f64 {
+        self
+    }
+    fn wide_slice(v: &[Self]) -> Cow<'_, [f64]> {
+        Cow::Borrowed(v)
+    }
+}
+
+impl<T: ClassValue> ClassValues for [T] {
+    fn class_values(&self) -> Cow<'_, [f64]> {
+        T::wide_slice(self)
+    }
+}
+
+impl<T: ClassValue, const N: usize> ClassValues for [T; N] {
+    fn class_values(&self) -> Cow<'_, [f64]> {
+        T::wide_slice(self)
+    }
+}
+
+impl<T: ClassValue> ClassValues for Vec<T> {
+    fn class_values(&self) -> Cow<'_, [f64]> {
+        T::wide_slice(self)
+    }
+}
+
+impl<T: ClassValue, S: Data<Elem = T>> ClassValues for ArrayBase<S, Ix1> {
+    fn class_values(&self) -> Cow<'_, [f64]> {
+        match self.as_slice() {
+            Some(s) => T::wide_slice(s),
+            None => Cow::Owned(self.iter().map(|x| x.wide()).collect()),
+        }
+    }
+}
+
+impl<V: ClassValues + ?Sized> ClassValues for &V {
+    fn class_values(&self) -> Cow<'_, [f64]> {
+        (**self).class_values()
+    }
+}
 
 /// A validated per-class vector (weights, alpha, pos_weight).
 #[derive(Debug, Clone, PartialEq)]

@@ -96,7 +96,7 @@ macro_rules! loss_methods {
             pub fn forward<F: crate::LossFloat, S: ndarray::Data<Elem = F>, D: ndarray::Dimension, T: $bound + ?Sized>(
                 &self, logits: &ndarray::ArrayBase<S, D>, targets: &T,
             ) -> Result<F, crate::LossError> {
-                crate::call::forward(&self.prepare(logits.view().into_dyn(), targets)?)
+                self.with_call(logits.view().into_dyn(), targets, |c| crate::call::forward(c))
             }
 
             /// The reduced loss and its gradient with respect to the input,
@@ -154,7 +154,7 @@ macro_rules! loss_methods {
             pub fn forward_backward_into<F: crate::LossFloat, S: ndarray::Data<Elem = F>, D: ndarray::Dimension, T: $bound + ?Sized, G: ndarray::DataMut<Elem = F>, E: ndarray::Dimension>(
                 &self, logits: &ndarray::ArrayBase<S, D>, targets: &T, grad: &mut ndarray::ArrayBase<G, E>,
             ) -> Result<F, crate::LossError> {
-                crate::call::forward_backward_into(&self.prepare(logits.view().into_dyn(), targets)?, grad)
+                self.with_call(logits.view().into_dyn(), targets, |c| crate::call::forward_backward_into(c, grad))
             }
 
             #[doc = $crate::call::methods::family_doc!($family, per_target)]
@@ -179,7 +179,7 @@ macro_rules! loss_methods {
                 &self, logits: &ndarray::ArrayBase<S, D>, targets: &T,
             ) -> Result<ndarray::Array<F, $($out)*>, crate::LossError> {
                 let $d = logits.raw_dim();
-                crate::call::per_target(&self.prepare(logits.view().into_dyn(), targets)?, $out_dim)
+                self.with_call(logits.view().into_dyn(), targets, |c| crate::call::per_target(c, $out_dim))
             }
 
             #[doc = $crate::call::methods::family_doc!($family, vjp)]
@@ -205,15 +205,17 @@ macro_rules! loss_methods {
             pub fn per_target_backward<F: crate::LossFloat, S: ndarray::Data<Elem = F>, D: ndarray::Dimension, T: $bound + ?Sized, U: ndarray::Data<Elem = F>, E: ndarray::Dimension>(
                 &self, logits: &ndarray::ArrayBase<S, D>, targets: &T, upstream: &ndarray::ArrayBase<U, E>,
             ) -> Result<ndarray::Array<F, D>, crate::LossError> {
-                let call = self.prepare(logits.view().into_dyn(), targets)?;
-                crate::call::per_target_backward(&call, logits.raw_dim(), upstream)
+                let dim = logits.raw_dim();
+                self.with_call(logits.view().into_dyn(), targets, |c| crate::call::per_target_backward(c, dim, upstream))
             }
 
-            /// Validates a call and lays it out for its family's kernel.
-            fn prepare<'s, F: crate::LossFloat, T: $bound + ?Sized>(
-                &'s self, logits: ndarray::ArrayViewD<'s, F>, targets: &'s T,
-            ) -> Result<crate::$family::call::Prepared<'s, 's, 's, F>, crate::LossError> {
-                crate::$family::call::prepare(self.config(), logits, crate::$family::call::view(targets))
+            /// Validates a call, lays it out for its family's kernel, and
+            /// runs `f` on it.
+            fn with_call<F: crate::LossFloat, T: $bound + ?Sized, R>(
+                &self, logits: ndarray::ArrayViewD<'_, F>, targets: &T,
+                f: impl FnOnce(&dyn crate::call::Call<F>) -> Result<R, crate::LossError>,
+            ) -> Result<R, crate::LossError> {
+                crate::$family::call::with(self.config(), logits, targets, f)
             }
         }
     };

@@ -91,7 +91,7 @@ pub(crate) trait Call<F: LossFloat> {
 }
 
 /// The reduction denominator; `None` when it is zero (loss and gradient 0).
-fn denominator<F: LossFloat>(call: &impl Call<F>) -> Option<f64> {
+fn denominator<F: LossFloat>(call: &(impl Call<F> + ?Sized)) -> Option<f64> {
     let laid = call.laid();
     let d = match laid.reduction {
         Reduction::Sum => 1.0,
@@ -103,7 +103,7 @@ fn denominator<F: LossFloat>(call: &impl Call<F>) -> Option<f64> {
 
 /// Runs a call through the range guard (see [`guard`]).
 fn execute<F: LossFloat>(
-    call: &impl Call<F>,
+    call: &(impl Call<F> + ?Sized),
     reduction: Scale<'_, F>,
     per_target: Option<&mut [F]>,
     grad: Option<(&mut [F], Scale<'_, F>)>,
@@ -125,7 +125,7 @@ fn execute<F: LossFloat>(
 /// weights, so the sum is recomputed with every weight scaled by `2^-700`,
 /// divided, and scaled back. `f32` calls never need it: the guard computes
 /// them in `f64`.
-fn reduce<F: LossFloat>(call: &impl Call<F>, sum: f64, d: f64) -> Result<F, LossError> {
+fn reduce<F: LossFloat>(call: &(impl Call<F> + ?Sized), sum: f64, d: f64) -> Result<F, LossError> {
     if sum.is_finite() || guard::narrow::<F>() {
         return Ok(F::from_f64_(sum / d));
     }
@@ -135,7 +135,7 @@ fn reduce<F: LossFloat>(call: &impl Call<F>, sum: f64, d: f64) -> Result<F, Loss
 }
 
 /// The reduced loss.
-pub(crate) fn forward<F: LossFloat>(call: &impl Call<F>) -> Result<F, LossError> {
+pub(crate) fn forward<F: LossFloat>(call: &(impl Call<F> + ?Sized)) -> Result<F, LossError> {
     let denom = denominator(call);
     let scale = denom.map_or(Scale::Zero, Scale::Divide);
     let sum = execute(call, scale, None, None)?;
@@ -144,7 +144,7 @@ pub(crate) fn forward<F: LossFloat>(call: &impl Call<F>) -> Result<F, LossError>
 
 /// The reduced loss, and its gradient written into `grad` (the input's shape).
 pub(crate) fn forward_backward_into<F: LossFloat, S: DataMut<Elem = F>, D: Dimension>(
-    call: &impl Call<F>,
+    call: &(impl Call<F> + ?Sized),
     grad: &mut ArrayBase<S, D>,
 ) -> Result<F, LossError> {
     check_shape("grad", call.laid().shape.slice(), grad.shape())?;
@@ -157,7 +157,7 @@ pub(crate) fn forward_backward_into<F: LossFloat, S: DataMut<Elem = F>, D: Dimen
 /// The per-target losses (PyTorch `reduction='none'`) in an array of
 /// dimension `dim`; ignored targets are 0.
 pub(crate) fn per_target<F: LossFloat, E: Dimension>(
-    call: &impl Call<F>,
+    call: &(impl Call<F> + ?Sized),
     dim: E,
 ) -> Result<Array<F, E>, LossError> {
     // The path (see `guard`) follows the loss's reduction, so that these
@@ -171,7 +171,7 @@ pub(crate) fn per_target<F: LossFloat, E: Dimension>(
 /// The vector-Jacobian product of [`per_target`]:
 /// `grad = Σ_n upstream[n] ∂l_n / ∂input`, in an array of dimension `dim`.
 pub(crate) fn per_target_backward<F: LossFloat, D: Dimension, U: Data<Elem = F>, E: Dimension>(
-    call: &impl Call<F>,
+    call: &(impl Call<F> + ?Sized),
     dim: D,
     upstream: &ArrayBase<U, E>,
 ) -> Result<Array<F, D>, LossError> {

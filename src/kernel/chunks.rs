@@ -5,6 +5,7 @@
 
 use super::{Geom, Upstream};
 use crate::kernel::float::LossFloat;
+use crate::kernel::label::Labels;
 
 /// Target number of logits per chunk.
 const CHUNK_ELEMS: usize = 32 * 1024;
@@ -16,7 +17,7 @@ pub(crate) struct Work<'a, 'o, 'u, F> {
     /// Logits of these items, `n * C * M`.
     pub z: &'a [F],
     /// Index targets of these items, `n * M` (empty for other target kinds).
-    pub t: &'a [usize],
+    pub t: Labels<'a>,
     /// Other per-element inputs laid out like `z` (probability or binary
     /// targets), or empty.
     pub aux: &'a [F],
@@ -33,7 +34,7 @@ impl<F: LossFloat> Work<'_, '_, '_, F> {
     fn split(self, mid: usize, c: usize, m: usize) -> (Self, Self) {
         let (cm, pm) = (c * m, mid * m);
         let (z0, z1) = self.z.split_at(mid * cm);
-        let (t0, t1) = if self.t.is_empty() {
+        let (t0, t1) = if self.t.len() == 0 {
             (self.t, self.t)
         } else {
             self.t.split_at(pm)

@@ -8,6 +8,7 @@
 
 pub(crate) mod chunks;
 pub(crate) mod float;
+pub(crate) mod label;
 pub(crate) mod level;
 pub(crate) mod sigmoid;
 pub(crate) mod softmax;

@@ -160,9 +160,12 @@ impl<F: LossFloat> Call<F> for Prepared<'_, '_, '_, F> {
     }
 }
 
-/// Borrows any sigmoid-family targets as a [`BinaryTargetView`].
-pub(crate) fn view<F: LossFloat, T: super::targets::BinaryTargets<F> + ?Sized>(
-    t: &T,
-) -> BinaryTargetView<'_, F> {
-    t.binary_view()
+/// Prepares a call on any sigmoid-family targets and hands it to `f`.
+pub(crate) fn with<F: LossFloat, T: super::targets::BinaryTargets<F> + ?Sized, R>(
+    cfg: Config<'_, F>,
+    logits: ArrayViewD<'_, F>,
+    targets: &T,
+    f: impl FnOnce(&dyn Call<F>) -> Result<R, LossError>,
+) -> Result<R, LossError> {
+    f(&prepare(cfg, logits, targets.binary_view())?)
 }

@@ -148,8 +148,8 @@ impl SigmoidFocalLoss {
     /// assert_eq!(focal.alpha(), Some(&[0.25, 0.5, 0.9][..]));
     /// # Ok::<(), focal_loss::LossError>(())
     /// ```
-    pub fn with_alpha(mut self, alpha: impl AsRef<[f64]>) -> Result<Self, LossError> {
-        self.alpha = Alpha::PerClass(PerClass::new_unit("alpha", alpha.as_ref())?);
+    pub fn with_alpha(mut self, alpha: impl crate::ClassValues) -> Result<Self, LossError> {
+        self.alpha = Alpha::PerClass(PerClass::new_unit("alpha", &alpha.class_values())?);
         Ok(self)
     }
 

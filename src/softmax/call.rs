@@ -8,6 +8,7 @@ use crate::call::layout::{check_len, check_shape, flat, geometry, widen};
 use crate::call::{Call, Laid};
 use crate::error::{unravel, LossError};
 use crate::kernel::float::LossFloat;
+use crate::kernel::label::Label;
 use crate::kernel::softmax::{self, SoftmaxKind, SoftmaxSpec, TargetSlice, Weights};
 use crate::kernel::{Geom, Outputs};
 use crate::params::PerClass;
@@ -22,6 +23,9 @@ pub(crate) struct Config<'a, F> {
     pub reduction: Reduction,
     /// Name of the input array in errors (`"logits"` or `"log_probs"`).
     pub input_name: &'static str,
+    /// The ignore index as configured; `spec.ignore_index` holds its key
+    /// for the call's label type.
+    pub ignore: Option<i128>,
 }
 
 impl<'a, F: LossFloat> Config<'a, F> {
@@ -31,7 +35,7 @@ impl<'a, F: LossFloat> Config<'a, F> {
     pub fn new(
         kind: SoftmaxKind<F>,
         weight: Weights<'a, F>,
-        ignore_index: Option<usize>,
+        ignore: Option<i128>,
         reduction: Reduction,
         input_name: &'static str,
     ) -> Self {
@@ -39,10 +43,11 @@ impl<'a, F: LossFloat> Config<'a, F> {
             spec: SoftmaxSpec {
                 kind,
                 weight,
-                ignore_index,
+                ignore_index: None,
             },
             reduction,
             input_name,
+            ignore,
         }
     }
 }
@@ -53,17 +58,17 @@ pub(crate) fn class_weights<F: LossFloat>(w: Option<&PerClass>) -> Weights<'_, F
 }
 
 /// Targets laid out row-major.
-enum Tgt<'a, F: Clone> {
-    Index(Cow<'a, [usize]>),
+enum Tgt<'a, F: Clone, L: Clone> {
+    Index(Cow<'a, [L]>),
     Probs(Cow<'a, [F]>),
 }
 
 /// A validated softmax-family call: row-major inputs plus the reduction
 /// denominators.
-pub(crate) struct Prepared<'c, 'a, 'b, F: Clone> {
+pub(crate) struct Prepared<'c, 'a, 'b, F: Clone, L: Clone> {
     cfg: Config<'c, F>,
     laid: Laid<'a, F>,
-    t: Tgt<'b, F>,
+    t: Tgt<'b, F, L>,
     /// Sum over non-ignored positions of the weight that scaled each.
     weight_sum: f64,
 }
@@ -95,11 +100,12 @@ const MAX_TARGET_MASS: f64 = 1.340_780_792_994_259_7e154;
 
 /// Validates a call and lays it out for the kernel. The happy path
 /// borrows every input and allocates nothing.
-pub(crate) fn prepare<'c, 'a, 'b, F: LossFloat>(
-    cfg: Config<'c, F>,
+pub(crate) fn prepare<'c, 'a, 'b, F: LossFloat, L: Label>(
+    mut cfg: Config<'c, F>,
     logits: ArrayViewD<'a, F>,
-    targets: TargetView<'b, F>,
-) -> Result<Prepared<'c, 'a, 'b, F>, LossError> {
+    targets: TargetView<'b, F, L>,
+) -> Result<Prepared<'c, 'a, 'b, F, L>, LossError> {
+    cfg.spec.ignore_index = cfg.ignore.and_then(L::ignore_key);
     let shape = logits.raw_dim();
     let geom = geometry(shape.slice(), cfg.input_name)?;
     let w = cfg.spec.weight;
@@ -116,14 +122,8 @@ pub(crate) fn prepare<'c, 'a, 'b, F: LossFloat>(
                 Reduction::WeightedMean => w,
                 Reduction::Sum | Reduction::Mean => Weights::Uniform(F::zero()),
             };
-            let (count, ws) =
-                index_stats(&t, cfg.spec.ignore_index, geom.c, ws_w).map_err(|p| {
-                    LossError::TargetOutOfRange {
-                        position: unravel(p, &position_shape(shape.slice())),
-                        target: t[p],
-                        classes: geom.c,
-                    }
-                })?;
+            let (count, ws) = index_stats(&t, cfg.spec.ignore_index, geom.c, ws_w)
+                .map_err(|p| out_of_range(t[p], p, shape.slice(), geom.c))?;
             (Tgt::Index(t), count, ws, 1.0)
         }
         TargetView::Probs(t) => {
@@ -159,6 +159,24 @@ pub(crate) fn prepare<'c, 'a, 'b, F: LossFloat>(
         t,
         weight_sum,
     })
+}
+
+/// The error for target `y` at flat position `p` (of a `shape` input).
+fn out_of_range<L: Label>(y: L, p: usize, shape: &[usize], classes: usize) -> LossError {
+    let position = unravel(p, &position_shape(shape));
+    match usize::try_from(y.value()) {
+        Ok(target) => LossError::TargetOutOfRange {
+            position,
+            target,
+            classes,
+        },
+        // Every label type fits in i64 but u64 / usize, which are never negative.
+        Err(_) => LossError::NegativeTarget {
+            position,
+            target: i64::try_from(y.value()).unwrap_or(i64::MIN),
+            classes,
+        },
+    }
 }
 
 /// Validates probability targets; returns `Σ_c w_c t'_c` over the batch and
@@ -235,10 +253,11 @@ fn wide_config<'w, F: LossFloat>(cfg: &Config<'_, F>, w64: &'w [f64]) -> Config<
         },
         reduction: cfg.reduction,
         input_name: cfg.input_name,
+        ignore: cfg.ignore,
     }
 }
 
-impl<F: LossFloat> Call<F> for Prepared<'_, '_, '_, F> {
+impl<F: LossFloat, L: Label> Call<F> for Prepared<'_, '_, '_, F, L> {
     fn laid(&self) -> &Laid<'_, F> {
         &self.laid
     }
@@ -264,7 +283,7 @@ impl<F: LossFloat> Call<F> for Prepared<'_, '_, '_, F> {
             };
         }
         let t = match &self.t {
-            Tgt::Index(t) => TargetSlice::Index(t),
+            Tgt::Index(t) => TargetSlice::Index(L::labels(t)),
             Tgt::Probs(t) => TargetSlice::Probs(t),
         };
         softmax::run(&spec, &self.laid.z, t, self.laid.geom, out)
@@ -290,9 +309,12 @@ impl<F: LossFloat> Call<F> for Prepared<'_, '_, '_, F> {
     }
 }
 
-/// Borrows any softmax-family targets as a [`TargetView`].
-pub(crate) fn view<F: LossFloat, T: super::targets::Targets<F> + ?Sized>(
-    t: &T,
-) -> TargetView<'_, F> {
-    t.target_view()
+/// Prepares a call on any softmax-family targets and hands it to `f`.
+pub(crate) fn with<F: LossFloat, T: super::targets::Targets<F> + ?Sized, R>(
+    cfg: Config<'_, F>,
+    logits: ArrayViewD<'_, F>,
+    targets: &T,
+    f: impl FnOnce(&dyn Call<F>) -> Result<R, LossError>,
+) -> Result<R, LossError> {
+    f(&prepare(cfg, logits, targets.target_view())?)
 }

@@ -45,7 +45,7 @@ use crate::reduction::Reduction;
 #[derive(Debug, Clone, PartialEq)]
 pub struct CrossEntropyLoss {
     weight: Option<PerClass>,
-    ignore_index: Option<usize>,
+    ignore_index: Option<i128>,
     label_smoothing: f64,
     reduction: Reduction,
 }

@@ -53,7 +53,7 @@ use crate::reduction::Reduction;
 pub struct FocalLoss {
     gamma: f64,
     alpha: Alpha,
-    ignore_index: Option<usize>,
+    ignore_index: Option<i128>,
     label_smoothing: f64,
     reduction: Reduction,
 }
@@ -101,8 +101,8 @@ impl FocalLoss {
     /// assert_eq!(focal.alpha(), Some(&[0.5, 0.5, 3.0][..]));
     /// # Ok::<(), focal_loss::LossError>(())
     /// ```
-    pub fn with_alpha(mut self, alpha: impl AsRef<[f64]>) -> Result<Self, LossError> {
-        self.alpha = Alpha::PerClass(PerClass::new("alpha", alpha.as_ref())?);
+    pub fn with_alpha(mut self, alpha: impl crate::ClassValues) -> Result<Self, LossError> {
+        self.alpha = Alpha::PerClass(PerClass::new("alpha", &alpha.class_values())?);
         Ok(self)
     }
 

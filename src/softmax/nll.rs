@@ -35,7 +35,7 @@ use crate::reduction::Reduction;
 #[derive(Debug, Clone, PartialEq)]
 pub struct NllLoss {
     weight: Option<PerClass>,
-    ignore_index: Option<usize>,
+    ignore_index: Option<i128>,
     reduction: Reduction,
 }
 

@@ -30,6 +30,7 @@
 
 use crate::kernel::chunks::{self, Work};
 use crate::kernel::float::LossFloat;
+use crate::kernel::label::Labels;
 use crate::kernel::level::{Fallback, Level};
 use crate::kernel::{Geom, KernelError, Outputs};
 
@@ -89,7 +90,7 @@ pub(crate) fn run_vector<F: LossFloat>(
     let k = vector::Consts::new(spec, geom);
     let work = Work {
         z,
-        t: &[],
+        t: Labels::Usize(&[]),
         aux: t,
         per_target: out.per_target.as_deref_mut(),
         grad: out.grad.as_mut().map(|(g, u)| (&mut **g, *u)),

@@ -46,7 +46,7 @@ pub(crate) fn run_scalar<F: LossFloat>(
             let grad = out.grad.as_mut().map(|(g, u)| (&mut **g, u.at(p)));
             let loss = match targets {
                 TargetSlice::Index(t) => {
-                    let y = t[p];
+                    let y = t.key(p);
                     if spec.ignore_index == Some(y) {
                         row.check_finite(z)?;
                         if let Some((g, _)) = grad {

@@ -2,6 +2,7 @@
 //! targets and where to write.
 
 use crate::kernel::float::LossFloat;
+use crate::kernel::label::Labels;
 
 /// Which softmax-family loss to compute.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -51,6 +52,6 @@ impl<F: LossFloat> Weights<'_, F> {
 /// Targets as contiguous slices: `N * M` indices, or `N * C * M` probabilities.
 #[derive(Debug, Clone, Copy)]
 pub(crate) enum TargetSlice<'a, F> {
-    Index(&'a [usize]),
+    Index(Labels<'a>),
     Probs(&'a [F]),
 }

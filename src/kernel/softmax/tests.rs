@@ -8,6 +8,7 @@ use super::scalar::run_scalar;
 use super::spec::{SoftmaxKind, SoftmaxSpec, TargetSlice, Weights};
 use crate::kernel::chunks::{self, Work};
 use crate::kernel::float::LossFloat;
+use crate::kernel::label::Labels;
 use crate::kernel::level::{Fallback, Level};
 use crate::kernel::{Geom, Outputs, Upstream};
 use proptest::prelude::*;
@@ -43,7 +44,7 @@ fn compare<F: LossFloat>(geom: Geom, z: &[F], t: &[usize], w: Option<&[F]>, u: &
         let sum_ref = run_scalar(
             &spec,
             z,
-            TargetSlice::Index(t),
+            TargetSlice::Index(Labels::Usize(t)),
             geom,
             Outputs {
                 per_target: Some(&mut pt_ref),
@@ -56,7 +57,7 @@ fn compare<F: LossFloat>(geom: Geom, z: &[F], t: &[usize], w: Option<&[F]>, u: &
             let mut g = vec![F::zero(); geom.len()];
             let work = Work {
                 z,
-                t,
+                t: Labels::Usize(t),
                 aux: &[],
                 per_target: Some(&mut pt),
                 grad: Some((&mut g, Upstream::PerPosition(u))),
@@ -213,7 +214,7 @@ fn timing() {
                     let t0 = std::time::Instant::now();
                     let work = Work {
                         z: &z,
-                        t: &t,
+                        t: Labels::Usize(&t),
                         aux: &[],
                         per_target: None,
                         grad: Some((&mut g, Upstream::Uniform(1.0))),

@@ -7,12 +7,15 @@ use super::row::all_finite;
 use super::Consts;
 use crate::kernel::chunks::Work;
 use crate::kernel::float::LossFloat;
+use crate::kernel::label::Labels;
 use crate::kernel::level::Fallback;
 use crate::kernel::softmax::spec::Weights;
 use crate::kernel::Upstream;
 
 /// Elements per block of rows (`M = 1`).
 const BLOCK: usize = 2048;
+/// Target keys converted per step.
+const KEYS: usize = 256;
 
 /// NLL over a sub-batch of `w.n` items with `C` classes and `M` positions.
 #[inline(always)]
@@ -130,7 +133,7 @@ fn each_run(n: usize, c: usize, m: usize, mut f: impl FnMut(Run) -> bool) -> boo
 #[allow(clippy::too_many_arguments)]
 fn positions<F: LossFloat>(
     z: &[F],
-    t: &[usize],
+    t: Labels<'_>,
     pt: &mut Option<&mut [F]>,
     acc: &mut [f64; 4],
     r: Run,
@@ -177,20 +180,30 @@ fn positions<F: LossFloat>(
         }
         *a += l.to_f64_();
     };
-    let mut quads = t[p0..p0 + len].chunks_exact(4);
+    // The targets' keys, `KEYS` at a time (a multiple of 4, so position
+    // `j` always adds to `acc[j % 4]`).
+    let mut keys = [0usize; KEYS];
     let [mut a0, mut a1, mut a2, mut a3] = *acc;
-    for (q, ys) in (&mut quads).enumerate() {
-        let j = 4 * q;
-        one(j, ys[0], &mut a0);
-        one(j + 1, ys[1], &mut a1);
-        one(j + 2, ys[2], &mut a2);
-        one(j + 3, ys[3], &mut a3);
+    let mut j0 = 0;
+    while j0 < len {
+        let nb = KEYS.min(len - j0);
+        t.keys(p0 + j0, &mut keys[..nb]);
+        let mut quads = keys[..nb].chunks_exact(4);
+        for (q, ys) in (&mut quads).enumerate() {
+            let j = j0 + 4 * q;
+            one(j, ys[0], &mut a0);
+            one(j + 1, ys[1], &mut a1);
+            one(j + 2, ys[2], &mut a2);
+            one(j + 3, ys[3], &mut a3);
+        }
+        let done = j0 + nb - quads.remainder().len();
+        let mut part = [a0, a1, a2, a3];
+        for (r, &y) in quads.remainder().iter().enumerate() {
+            one(done + r, y, &mut part[r]);
+        }
+        [a0, a1, a2, a3] = part;
+        j0 += nb;
     }
-    let done = len - quads.remainder().len();
-    let mut part = [a0, a1, a2, a3];
-    for (r, &y) in quads.remainder().iter().enumerate() {
-        one(done + r, y, &mut part[r]);
-    }
-    *acc = part;
+    *acc = [a0, a1, a2, a3];
     true
 }

@@ -6,6 +6,7 @@ use super::avx512;
 use super::row::ACC;
 use super::{transpose, Consts, LANES, SCRATCH};
 use crate::kernel::float::LossFloat;
+use crate::kernel::label::Labels;
 use crate::kernel::level::{exp, Fallback};
 use crate::kernel::softmax::spec::{SoftmaxKind, Weights};
 use crate::kernel::Outputs;
@@ -32,7 +33,7 @@ pub(crate) fn tile<F: LossFloat, const FMA: bool, const W512: bool>(
     k: &Consts<'_, F>,
     c: usize,
     z: &[F],
-    t: &[usize],
+    t: Labels<'_>,
     tl: Tile,
     out: &mut Outputs<'_, '_, F>,
     zs: &mut [F; SCRATCH],
@@ -57,12 +58,10 @@ pub(crate) fn tile<F: LossFloat, const FMA: bool, const W512: bool>(
     let zrow = |cl: usize| -> &[F] { &zall[cl * stride..][..np] };
     let mut y = [0usize; LANES];
     let mut valid = [false; LANES];
+    let mut keys = [0usize; LANES];
+    t.keys(tl.p0, &mut keys[..np]);
     let (y, valid) = (&mut y[..np], &mut valid[..np]);
-    for ((yj, vj), &v) in y
-        .iter_mut()
-        .zip(valid.iter_mut())
-        .zip(&t[tl.p0..tl.p0 + np])
-    {
+    for ((yj, vj), &v) in y.iter_mut().zip(valid.iter_mut()).zip(&keys[..np]) {
         *vj = k.ignore != Some(v);
         *yj = if *vj { v } else { 0 };
     }
