@@ -303,7 +303,7 @@ impl fmt::Display for LossError {
             ),
             LossError::ClassNotInLabels { class, index } => write!(
                 f,
-                "class {class} (index {index}) has no samples: choose a zero-frequency policy other than Error to weight it"
+                "class {class} (index {index}) has no samples: scikit-learn's formula gives it no weight; to weight it anyway, use class_weight::Weighting with a ZeroFrequency policy other than Error (a fixed weight or a pseudo-count)"
             ),
             LossError::ZeroClassWeight {
                 class,

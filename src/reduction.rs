@@ -6,7 +6,7 @@
 /// | variant | loss | matches |
 /// |---|---|---|
 /// | `Sum` | `Σ l_n` | every library's `'sum'` |
-/// | `Mean` | `Σ l_n / #non-ignored targets` | torchvision / kornia focal `'mean'`; PyTorch CE `'mean'` with probability targets |
+/// | `Mean` | `Σ l_n / #non-ignored targets` | torchvision `sigmoid_focal_loss` `'mean'`; PyTorch CE `'mean'` with probability targets; PyTorch `BCEWithLogitsLoss` `'mean'` |
 /// | `WeightedMean` | `Σ l_n / Σ w_n` | PyTorch `NLLLoss` / `CrossEntropyLoss` `'mean'` with class indices |
 ///
 /// For `WeightedMean`, `w_n` is the weight that scaled target `n`: the class
@@ -14,6 +14,12 @@
 /// probability targets. Label smoothing does not change it (as in PyTorch).
 ///
 /// PyTorch's `'none'` is [`per_target`](crate::CrossEntropyLoss::per_target).
+///
+/// Not every library's `'mean'` is `Mean`: kornia 0.9's multiclass
+/// `focal_loss` averages a per-class map, so its `'mean'` divides by
+/// `N · C · d1 ⋯ dk` (this crate's `Sum` divided by that count), and its
+/// binary focal loss keeps ignored elements in the denominator. The sums
+/// (`'sum'`) agree.
 ///
 /// A zero denominator (an empty batch, every target ignored, all weights 0)
 /// gives loss `0` and a zero gradient, never NaN. PyTorch returns NaN there.

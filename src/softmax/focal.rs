@@ -31,7 +31,8 @@ use crate::reduction::Reduction;
 /// `l_n = -Σ_c alpha_c t'_c (1 - p_c)^gamma lp_c`.
 ///
 /// Default reduction [`Reduction::Mean`] (divide by the number of
-/// non-ignored positions, as torchvision / kornia do);
+/// non-ignored positions, as torchvision's `sigmoid_focal_loss` does; kornia's
+/// multiclass `'mean'` divides by `N · C` positions instead);
 /// [`Reduction::WeightedMean`] divides by `Σ_n alpha[y_n]` instead.
 ///
 /// # Examples
