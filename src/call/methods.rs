@@ -215,7 +215,8 @@ macro_rules! loss_methods {
                 &self, logits: ndarray::ArrayViewD<'_, F>, targets: &T,
                 f: impl FnOnce(&dyn crate::call::Call<F>) -> Result<R, crate::LossError>,
             ) -> Result<R, crate::LossError> {
-                crate::$family::call::with(self.config(), logits, targets, f)
+                let view = crate::$family::call::view(targets);
+                f(&crate::$family::call::prepare(self.config(), logits, view)?)
             }
         }
     };

@@ -2,7 +2,7 @@
 //! and mask, counts the reduction denominator, lays the inputs out
 //! row-major and runs the sigmoid kernel. The rest is [`crate::call`].
 
-use super::targets::BinaryTargetView;
+use super::targets::{BinaryTargetView, BinaryTargets};
 use crate::call::guard::Magnitudes;
 use crate::call::layout::{check_len, check_shape, flat, geometry, max_or_one, widen};
 use crate::call::{Call, Laid};
@@ -160,12 +160,7 @@ impl<F: LossFloat> Call<F> for Prepared<'_, '_, '_, F> {
     }
 }
 
-/// Prepares a call on any sigmoid-family targets and hands it to `f`.
-pub(crate) fn with<F: LossFloat, T: super::targets::BinaryTargets<F> + ?Sized, R>(
-    cfg: Config<'_, F>,
-    logits: ArrayViewD<'_, F>,
-    targets: &T,
-    f: impl FnOnce(&dyn Call<F>) -> Result<R, LossError>,
-) -> Result<R, LossError> {
-    f(&prepare(cfg, logits, targets.binary_view())?)
+/// Borrows any sigmoid-family targets as a [`BinaryTargetView`].
+pub(crate) fn view<F: LossFloat, T: BinaryTargets<F> + ?Sized>(t: &T) -> BinaryTargetView<'_, F> {
+    t.binary_view()
 }

@@ -2,7 +2,7 @@
 //! targets, counts the reduction denominator, lays the inputs out
 //! row-major and runs the softmax kernel. The rest is [`crate::call`].
 
-use super::targets::{index_stats, TargetView};
+use super::targets::{index_stats, TargetView, Targets};
 use crate::call::guard::Magnitudes;
 use crate::call::layout::{check_len, check_shape, flat, geometry, widen};
 use crate::call::{Call, Laid};
@@ -309,12 +309,7 @@ impl<F: LossFloat, L: Label> Call<F> for Prepared<'_, '_, '_, F, L> {
     }
 }
 
-/// Prepares a call on any softmax-family targets and hands it to `f`.
-pub(crate) fn with<F: LossFloat, T: super::targets::Targets<F> + ?Sized, R>(
-    cfg: Config<'_, F>,
-    logits: ArrayViewD<'_, F>,
-    targets: &T,
-    f: impl FnOnce(&dyn Call<F>) -> Result<R, LossError>,
-) -> Result<R, LossError> {
-    f(&prepare(cfg, logits, targets.target_view())?)
+/// Borrows any softmax-family targets as a [`TargetView`].
+pub(crate) fn view<F: LossFloat, T: Targets<F> + ?Sized>(t: &T) -> TargetView<'_, F, T::Label> {
+    t.target_view()
 }
