@@ -11,7 +11,7 @@
 
 mod common;
 
-use common::{argmax_rows, load_wine, Standardizer, WINE_CLASSES, WINE_CSV};
+use common::{argmax_rows, load_wine, wine_csv, Standardizer, WINE_CLASSES};
 use focal_loss::metrics::ConfusionMatrix;
 use focal_loss::{class_weight, FocalLoss};
 use ndarray::{Array1, Array2, Axis};
@@ -19,7 +19,7 @@ use ndarray::{Array1, Array2, Axis};
 const LR: f64 = 0.5;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let (x, labels) = load_wine(WINE_CSV)?;
+    let (x, labels) = load_wine(&wine_csv())?;
     let x = Standardizer::fit(&x.view()).transform(&x.view());
 
     let focal = FocalLoss::new(2.0)?.with_alpha(class_weight::balanced(&labels, WINE_CLASSES)?)?;

@@ -11,6 +11,31 @@ use std::fmt;
 ///
 /// Positions are full indices into the array named by `what`, e.g.
 /// `[3, 1, 4]` for `logits[[3, 1, 4]]`.
+///
+/// # Examples
+///
+/// Match on the variants you handle; the enum is `#[non_exhaustive]`, so a
+/// catch-all arm is needed:
+///
+/// ```
+/// use focal_loss::{CrossEntropyLoss, LossError};
+/// use ndarray::array;
+///
+/// let logits = array![[2.0_f32, 0.5, -1.0], [0.1, f32::NAN, 3.0]];
+/// match CrossEntropyLoss::new().forward(&logits, &array![0_usize, 7]) {
+///     Err(LossError::TargetOutOfRange { position, target, classes }) => {
+///         assert_eq!((position, target, classes), (vec![1], 7, 3));
+///     }
+///     Err(LossError::NonFiniteInput { what, position, .. }) => {
+///         panic!("{what} is not finite at {position:?}")
+///     }
+///     Err(other) => panic!("{other}"),
+///     Ok(loss) => panic!("accepted: {loss}"),
+/// }
+/// // Every error prints its numbers.
+/// let e = CrossEntropyLoss::new().with_weight([1.0, -2.0]).unwrap_err();
+/// assert!(e.to_string().contains("-2"));
+/// ```
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub enum LossError {

@@ -21,7 +21,7 @@
 //! [`class_weight::effective_number`] — indexed by each sample's target
 //! class. A single scalar alpha weights all classes alike (and cancels out
 //! under [`Reduction::WeightedMean`]). The README shows the evidence on real
-//! imbalanced data (`cargo run --release --example wine_quality`).
+//! imbalanced data (`cargo run --release -p wine_quality`).
 //!
 //! ```
 //! use focal_loss::{class_weight, FocalLoss};

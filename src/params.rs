@@ -30,7 +30,19 @@ pub trait ClassValues {
     fn class_values(&self) -> Cow<'_, [f64]>;
 }
 
-/// A class value as `f64` (exact for both precisions).
+/// A class value as `f64` (exact for both precisions): `f32` or `f64`.
+/// Sealed.
+///
+/// # Examples
+///
+/// ```
+/// use focal_loss::{ClassValue, ClassValues};
+///
+/// fn total<T: ClassValue>(v: &[T]) -> f64 {
+///     v.class_values().iter().sum()
+/// }
+/// assert_eq!(total(&[0.5_f32, 0.25]), 0.75);
+/// ```
 pub trait ClassValue: Copy + sealed::Sealed {
     /// The value in `f64`.
     #[doc(hidden)]

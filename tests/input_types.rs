@@ -160,3 +160,67 @@ fn per_class_vectors_of_any_container_and_precision() {
     let p = BceWithLogitsLoss::new().with_pos_weight(Array1::from(vec![3.0_f32]));
     assert_eq!(p.expect("valid").pos_weight(), Some(&[3.0][..]));
 }
+
+#[test]
+fn predictions_from_logits() {
+    use focal_loss::metrics::{argmax, multilabel, top_k, ConfusionMatrix};
+    let x = array![
+        [1.0_f64, 3.0, 3.0, -1.0],
+        [f64::NEG_INFINITY, 0.0, -2.0, 0.5]
+    ];
+    assert_eq!(argmax(&x), Ok(vec![1, 3]));
+    assert_eq!(top_k(&x, 3).expect("k <= C"), array![[1, 2, 0], [3, 1, 2]]);
+    assert_eq!(
+        top_k(&x, 1).expect("k").column(0).to_vec(),
+        argmax(&x).expect("ok")
+    );
+    assert!(matches!(
+        top_k(&x, 5),
+        Err(LossError::InvalidParameter { name: "k", .. })
+    ));
+    assert!(matches!(
+        top_k(&x, 0),
+        Err(LossError::InvalidParameter { name: "k", .. })
+    ));
+    let nan = array![[0.0_f32, 1.0], [f32::NAN, 0.0]];
+    assert!(
+        matches!(argmax(&nan), Err(LossError::NonFiniteInput { ref position, .. }) if position == &vec![1, 0])
+    );
+    let none: Array2<f32> = Array2::zeros((3, 0));
+    assert_eq!(argmax(&none), Err(LossError::NoClasses));
+    // sigmoid(x) >= t exactly at the boundary logit.
+    let cut = (0.8_f64 / (1.0 - 0.8)).ln();
+    let m = multilabel(&array![cut, cut - 1e-12, 10.0], 0.8).expect("valid");
+    assert_eq!(m.to_vec(), vec![true, false, true]);
+    for t in [0.0, 1.0, f64::NAN] {
+        assert!(multilabel(&array![0.0_f64], t).is_err());
+    }
+    let cm = ConfusionMatrix::from_logits(&x, &[1, 3]).expect("valid");
+    assert_eq!(cm.accuracy(), 1.0);
+}
+
+#[test]
+fn string_labels_with_str_classes() {
+    use focal_loss::class_weight::{compute_class_weight, compute_class_weight_str, ClassWeight};
+    use std::collections::BTreeMap;
+    let y: Vec<String> = ["b", "a", "a", "c", "a"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    let classes = ["a", "b", "c"];
+    let y_str: Vec<&str> = y.iter().map(String::as_str).collect();
+    let want = compute_class_weight(&ClassWeight::Balanced, &classes, &y_str, None);
+    let got = compute_class_weight_str(&ClassWeight::<&str>::Balanced, &classes, &y, None);
+    assert_eq!(want, got);
+    let map = BTreeMap::from([("a".to_string(), 0.5), ("c".to_string(), 4.0)]);
+    let got = compute_class_weight_str(&ClassWeight::Custom(map), &classes, &y, None);
+    assert_eq!(got, Ok(vec![0.5, 1.0, 4.0]));
+    let e = compute_class_weight_str(&ClassWeight::<String>::Uniform, &["a", "b"], &y, None);
+    assert_eq!(
+        e,
+        Err(LossError::LabelNotInClasses {
+            label: "\"c\"".into(),
+            position: vec![3]
+        })
+    );
+}

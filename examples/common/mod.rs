@@ -10,7 +10,16 @@ use ndarray::{Array1, Array2, ArrayView1, ArrayView2, Axis};
 use std::error::Error;
 
 /// The red Wine Quality data shipped with the crate (see data/README.md).
-pub const WINE_CSV: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/data/winequality-red.csv");
+pub fn wine_csv() -> String {
+    // The root package's examples, or the wine_quality package two levels down.
+    let here = env!("CARGO_MANIFEST_DIR");
+    let root = format!("{here}/data/winequality-red.csv");
+    if std::path::Path::new(&root).exists() {
+        root
+    } else {
+        format!("{here}/../../data/winequality-red.csv")
+    }
+}
 
 /// The lowest quality score in the data; class `k` is quality `k + 3`.
 pub const WINE_MIN_QUALITY: usize = 3;

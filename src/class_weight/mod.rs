@@ -15,6 +15,7 @@
 //! | scikit-learn `class_weight='balanced'` for labels `0..K` | [`balanced`] |
 //! | Cui et al. 2019 class-balanced weights for labels `0..K` | [`effective_number`] |
 //! | scikit-learn `compute_class_weight` (any label type, maps, sample weights) | [`compute_class_weight`] |
+//! | the same with `&str` classes and `String` labels (or any mix of string types) | [`compute_class_weight_str`] |
 //! | scikit-learn `compute_sample_weight` (1-D, multi-output, subsample `indices`) | [`compute_sample_weight`], [`compute_sample_weight_multi`] |
 //! | another [`Scheme`], a [`ZeroFrequency`] policy, a [`Normalization`] | [`Weighting`] |
 //! | multi-label `pos_weight = n_neg / n_pos` | [`pos_weight`] |
@@ -81,7 +82,7 @@ mod wide;
 pub use multilabel::pos_weight;
 pub use sample::{compute_sample_weight, compute_sample_weight_multi, SampleClassWeight};
 pub use schemes::{Scheme, ENET_C};
-pub use sklearn::{compute_class_weight, ClassWeight};
+pub use sklearn::{compute_class_weight, compute_class_weight_str, ClassWeight};
 pub use weighting::Weighting;
 
 use crate::error::LossError;

@@ -4,6 +4,13 @@ use super::wide::Wide;
 use crate::error::LossError;
 
 /// ENet's default constant `c` in `w_c = 1 / ln(c + p_c)` (Paszke et al. 2016).
+///
+/// # Examples
+///
+/// ```
+/// use focal_loss::class_weight::{Scheme, ENET_C};
+/// assert_eq!(Scheme::Enet { c: ENET_C }, Scheme::Enet { c: 1.02 });
+/// ```
 pub const ENET_C: f64 = 1.02;
 
 /// A re-weighting scheme: how a class's weight follows from its count.
@@ -25,6 +32,17 @@ pub const ENET_C: f64 = 1.02;
 ///
 /// Use the result as [`FocalLoss`](crate::FocalLoss) alpha or
 /// [`CrossEntropyLoss`](crate::CrossEntropyLoss) weight; see [`Weighting`](super::Weighting).
+///
+/// # Examples
+///
+/// ```
+/// use focal_loss::class_weight::{Scheme, Weighting};
+///
+/// let counts = [1000.0, 10.0];
+/// let w = Weighting::new(Scheme::InverseSqrtFrequency)?.from_counts(&counts)?;
+/// assert!((w[1] / w[0] - 10.0).abs() < 1e-9);
+/// # Ok::<(), focal_loss::LossError>(())
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq)]
 #[non_exhaustive]
 pub enum Scheme {

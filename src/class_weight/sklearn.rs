@@ -101,6 +101,49 @@ pub fn compute_class_weight<T: Ord + Debug>(
     class_weight_of(Spec::from(class_weight), classes, y, sample_weight)
 }
 
+/// [`compute_class_weight`] for string labels, where the classes and the
+/// labels may be held in different string types: `&str` classes for
+/// `String` labels read from a file, say (the same function with one type
+/// `T` would make both `String` or both `&str`). Class-weight keys may be
+/// `String` or `&str` too.
+///
+/// # Errors
+///
+/// As [`compute_class_weight`]; labels are named in them as strings.
+///
+/// # Examples
+///
+/// ```
+/// use focal_loss::class_weight::{compute_class_weight_str, ClassWeight};
+///
+/// let y: Vec<String> = ["cat", "cat", "cat", "dog"].iter().map(|s| s.to_string()).collect();
+/// let w = compute_class_weight_str(&ClassWeight::<&str>::Balanced, &["cat", "dog"], &y, None)?;
+/// assert_eq!(w, vec![4.0 / 6.0, 2.0]);
+/// # Ok::<(), focal_loss::LossError>(())
+/// ```
+pub fn compute_class_weight_str<K, C, Y>(
+    class_weight: &ClassWeight<K>,
+    classes: &[C],
+    y: &[Y],
+    sample_weight: Option<&[f64]>,
+) -> Result<Vec<f64>, LossError>
+where
+    K: Borrow<str> + Ord,
+    C: AsRef<str>,
+    Y: AsRef<str>,
+{
+    let classes: Vec<&str> = classes.iter().map(AsRef::as_ref).collect();
+    let y: Vec<&str> = y.iter().map(AsRef::as_ref).collect();
+    let cw: ClassWeight<&str> = match class_weight {
+        ClassWeight::Uniform => ClassWeight::Uniform,
+        ClassWeight::Balanced => ClassWeight::Balanced,
+        ClassWeight::Custom(map) => {
+            ClassWeight::Custom(map.iter().map(|(k, &v)| (k.borrow(), v)).collect())
+        }
+    };
+    compute_class_weight(&cw, &classes, &y, sample_weight)
+}
+
 /// A borrowed [`ClassWeight`], so that callers holding a map elsewhere
 /// (in a [`SampleClassWeight`](super::SampleClassWeight)) need not clone it.
 pub(super) enum Spec<'a, T> {

@@ -122,13 +122,27 @@ impl Weighting {
         self.scheme
     }
 
-    /// The zero-frequency policy (see [`scheme`](Self::scheme) for an example).
+    /// The zero-frequency policy.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use focal_loss::class_weight::{Weighting, ZeroFrequency};
+    /// assert_eq!(Weighting::default().zero_frequency(), ZeroFrequency::Error);
+    /// ```
     #[must_use]
     pub fn zero_frequency(&self) -> ZeroFrequency {
         self.zero
     }
 
-    /// The normalisation (see [`scheme`](Self::scheme) for an example).
+    /// The normalisation.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use focal_loss::class_weight::{Normalization, Weighting};
+    /// assert_eq!(Weighting::default().normalization(), Normalization::None);
+    /// ```
     #[must_use]
     pub fn normalization(&self) -> Normalization {
         self.norm

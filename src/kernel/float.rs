@@ -17,6 +17,23 @@ mod sealed {
 /// maths the kernels need (`exp`, `ln`, `expm1`, `ln_1p`, `powf`) through
 /// [`num_traits::Float`], plus lossless conversion to and from the `f64`
 /// accumulators that reductions use.
+///
+/// # Examples
+///
+/// Code generic over the precision names `LossFloat`:
+///
+/// ```
+/// use focal_loss::{FocalLoss, LossError, LossFloat};
+/// use ndarray::{array, Array2};
+///
+/// fn focal<F: LossFloat>(x: &Array2<F>) -> Result<F, LossError> {
+///     FocalLoss::new(2.0)?.forward(x, &array![0_usize, 1])
+/// }
+/// let x64 = array![[2.0_f64, 0.5], [0.1, 1.0]];
+/// let x32 = x64.mapv(|v| v as f32);
+/// assert!((focal(&x64)? - f64::from(focal(&x32)?)).abs() < 1e-6);
+/// # Ok::<(), LossError>(())
+/// ```
 pub trait LossFloat:
     Float + Debug + Display + Default + Sum + Send + Sync + 'static + sealed::Sealed
 {

@@ -30,10 +30,11 @@ use crate::reduction::Reduction;
 /// the Keras `CategoricalFocalCrossentropy` form):
 /// `l_n = -Σ_c alpha_c t'_c (1 - p_c)^gamma lp_c`.
 ///
-/// Default reduction [`Reduction::Mean`] (divide by the number of
-/// non-ignored positions, as torchvision's `sigmoid_focal_loss` does; kornia's
-/// multiclass `'mean'` divides by `N · C` positions instead);
-/// [`Reduction::WeightedMean`] divides by `Σ_n alpha[y_n]` instead.
+/// Default reduction [`Reduction::Mean`]: divide by the number of
+/// non-ignored positions, as Keras's `CategoricalFocalCrossentropy` and
+/// torchvision's (sigmoid) focal loss do; kornia's multiclass `'mean'`
+/// divides by `N · C` positions instead (see [`Reduction`] for each
+/// library's). [`Reduction::WeightedMean`] divides by `Σ_n alpha[y_n]`.
 ///
 /// # Examples
 ///

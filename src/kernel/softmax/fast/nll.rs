@@ -7,17 +7,18 @@ use super::row::all_finite;
 use super::Consts;
 use crate::kernel::chunks::Work;
 use crate::kernel::float::LossFloat;
-use crate::kernel::label::Labels;
+use crate::kernel::label::{Label, Labels};
 use crate::kernel::level::Fallback;
 use crate::kernel::softmax::spec::Weights;
 use crate::kernel::Upstream;
 
 /// Elements per block of rows (`M = 1`).
 const BLOCK: usize = 2048;
-/// Target keys converted per step.
-const KEYS: usize = 256;
 
 /// NLL over a sub-batch of `w.n` items with `C` classes and `M` positions.
+/// The label type is matched once here: the per-position loop is compiled
+/// for each (it reads one target per position and nothing else, so a
+/// conversion step would cost as much as the loop).
 #[inline(always)]
 pub(crate) fn run<F: LossFloat>(
     k: &Consts<'_, F>,
@@ -25,7 +26,26 @@ pub(crate) fn run<F: LossFloat>(
     m: usize,
     w: Work<'_, '_, '_, F>,
 ) -> Result<f64, Fallback> {
-    let (z, t, n) = (w.z, w.t, w.n);
+    match w.t {
+        Labels::U8(t) => run_typed(k, c, m, w, t),
+        Labels::U16(t) => run_typed(k, c, m, w, t),
+        Labels::U32(t) => run_typed(k, c, m, w, t),
+        Labels::U64(t) => run_typed(k, c, m, w, t),
+        Labels::Usize(t) => run_typed(k, c, m, w, t),
+        Labels::I32(t) => run_typed(k, c, m, w, t),
+        Labels::I64(t) => run_typed(k, c, m, w, t),
+    }
+}
+
+#[inline(always)]
+fn run_typed<F: LossFloat, L: Label>(
+    k: &Consts<'_, F>,
+    c: usize,
+    m: usize,
+    w: Work<'_, '_, '_, F>,
+    t: &[L],
+) -> Result<f64, Fallback> {
+    let (z, n) = (w.z, w.n);
     let mut pt = w.per_target;
     // Four partial sums (fixed order) instead of one serial chain.
     let mut acc = [0.0f64; 4];
@@ -131,9 +151,9 @@ fn each_run(n: usize, c: usize, m: usize, mut f: impl FnMut(Run) -> bool) -> boo
 /// in registers.
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
-fn positions<F: LossFloat>(
+fn positions<F: LossFloat, L: Label>(
     z: &[F],
-    t: Labels<'_>,
+    t: &[L],
     pt: &mut Option<&mut [F]>,
     acc: &mut [f64; 4],
     r: Run,
@@ -180,30 +200,20 @@ fn positions<F: LossFloat>(
         }
         *a += l.to_f64_();
     };
-    // The targets' keys, `KEYS` at a time (a multiple of 4, so position
-    // `j` always adds to `acc[j % 4]`).
-    let mut keys = [0usize; KEYS];
+    let mut quads = t[p0..p0 + len].chunks_exact(4);
     let [mut a0, mut a1, mut a2, mut a3] = *acc;
-    let mut j0 = 0;
-    while j0 < len {
-        let nb = KEYS.min(len - j0);
-        t.keys(p0 + j0, &mut keys[..nb]);
-        let mut quads = keys[..nb].chunks_exact(4);
-        for (q, ys) in (&mut quads).enumerate() {
-            let j = j0 + 4 * q;
-            one(j, ys[0], &mut a0);
-            one(j + 1, ys[1], &mut a1);
-            one(j + 2, ys[2], &mut a2);
-            one(j + 3, ys[3], &mut a3);
-        }
-        let done = j0 + nb - quads.remainder().len();
-        let mut part = [a0, a1, a2, a3];
-        for (r, &y) in quads.remainder().iter().enumerate() {
-            one(done + r, y, &mut part[r]);
-        }
-        [a0, a1, a2, a3] = part;
-        j0 += nb;
+    for (q, ys) in (&mut quads).enumerate() {
+        let j = 4 * q;
+        one(j, ys[0].key(), &mut a0);
+        one(j + 1, ys[1].key(), &mut a1);
+        one(j + 2, ys[2].key(), &mut a2);
+        one(j + 3, ys[3].key(), &mut a3);
     }
-    *acc = [a0, a1, a2, a3];
+    let done = len - quads.remainder().len();
+    let mut part = [a0, a1, a2, a3];
+    for (r, &y) in quads.remainder().iter().enumerate() {
+        one(done + r, y.key(), &mut part[r]);
+    }
+    *acc = part;
     true
 }

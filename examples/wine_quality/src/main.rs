@@ -1,7 +1,7 @@
 //! Class weights, focal loss, or both? A comparison on real, imbalanced data.
 //!
 //! ```text
-//! cargo run --release --example wine_quality
+//! cargo run --release -p wine_quality
 //! ```
 //!
 //! The red Wine Quality data (Cortez et al. 2009, see data/README.md):
@@ -29,11 +29,12 @@
 //! recall of each quality class, averaged over the splits. Every run is
 //! seeded, so the output is the same on every run.
 
+#[path = "../../common/mod.rs"]
 mod common;
 
 use common::{
-    argmax_rows, gather, load_wine, stratified_split, Adam, Mlp, Rng, Standardizer, WINE_CLASSES,
-    WINE_CSV, WINE_MIN_QUALITY,
+    argmax_rows, gather, load_wine, stratified_split, wine_csv, Adam, Mlp, Rng, Standardizer,
+    WINE_CLASSES, WINE_MIN_QUALITY,
 };
 use focal_loss::metrics::ConfusionMatrix;
 use focal_loss::{class_weight, CrossEntropyLoss, FocalLoss, LossError};
@@ -202,7 +203,7 @@ fn mean_std(v: &[f64]) -> (f64, f64) {
 
 fn main() -> Result<(), Box<dyn Error>> {
     let start = std::time::Instant::now();
-    let (x, labels) = load_wine(WINE_CSV)?;
+    let (x, labels) = load_wine(&wine_csv())?;
     let mut counts = [0usize; WINE_CLASSES];
     for &l in &labels {
         counts[l] += 1;

@@ -1,4 +1,7 @@
-//! Classification metrics for imbalanced data, with scikit-learn parity.
+//! Classification metrics for imbalanced data, with scikit-learn parity,
+//! and the predictions they are computed from: [`argmax`] and [`top_k`]
+//! class indices, [`multilabel`] thresholding, or straight from logits with
+//! [`ConfusionMatrix::from_logits`].
 //!
 //! Everything is derived from one [`ConfusionMatrix`] built from class-index
 //! labels `y_true`, `y_pred` and the number of classes `C`:
@@ -44,6 +47,9 @@
 
 use crate::error::LossError;
 use ndarray::{Array2, ArrayView2};
+
+mod predict;
+pub use predict::{argmax, multilabel, top_k};
 
 /// A `C × C` confusion matrix: entry `[i, j]` counts the samples of true
 /// class `i` predicted as class `j` (scikit-learn's `confusion_matrix` with
