@@ -118,3 +118,47 @@ fn forward_backward_into_does_not_allocate() {
         ce.forward_backward_into(&x4, &t4, &mut g4).map(f64::from)
     });
 }
+
+#[test]
+fn forward_grad_hess_into_and_other_label_types_do_not_allocate() {
+    let x = Array2::from_shape_fn((256, 6), |(i, k)| ((i * 7 + k * 3) % 11) as f64 - 5.0);
+    let t = ndarray::Array1::from_shape_fn(256, |i| (i % 6) as u32);
+    let ti =
+        ndarray::Array1::from_shape_fn(256, |i| if i % 9 == 0 { -100 } else { (i % 6) as i64 });
+    let p = Array2::from_elem((256, 6), 1.0 / 6.0);
+    let yb = Array2::from_shape_fn((256, 6), |(i, k)| f64::from(u8::from((i + k) % 6 == 0)));
+    let (mut g, mut h) = (
+        Array2::<f64>::zeros((256, 6)),
+        Array2::<f64>::zeros((256, 6)),
+    );
+    let w: Vec<f64> = (0..6).map(|k| 0.5 + k as f64 * 0.1).collect();
+    let ce = CrossEntropyLoss::new()
+        .with_weight(&w)
+        .unwrap()
+        .with_ignore_index(-100);
+    assert_no_alloc("ce u32", || {
+        ce.forward_backward_into(&x, &t, &mut g.view_mut())
+    });
+    assert_no_alloc("ce i64", || {
+        ce.forward_backward_into(&x, &ti, &mut g.view_mut())
+    });
+    assert_no_alloc("ce hess", || {
+        ce.forward_grad_hess_into(&x, &ti, &mut g.view_mut(), &mut h.view_mut())
+    });
+    for gamma in [0.5, 2.0] {
+        let focal = FocalLoss::new(gamma).unwrap().with_alpha(&w).unwrap();
+        assert_no_alloc("focal hess", || {
+            focal.forward_grad_hess_into(&x, &t, &mut g.view_mut(), &mut h.view_mut())
+        });
+        assert_no_alloc("focal probs hess", || {
+            focal.forward_grad_hess_into(&x, &Probs(&p), &mut g.view_mut(), &mut h.view_mut())
+        });
+        let sfl = SigmoidFocalLoss::new(gamma)
+            .unwrap()
+            .with_pos_weight(&w)
+            .unwrap();
+        assert_no_alloc("sigmoid focal hess", || {
+            sfl.forward_grad_hess_into(&x, &yb, &mut g.view_mut(), &mut h.view_mut())
+        });
+    }
+}

@@ -74,6 +74,25 @@ fn risk<F: LossFloat>(m: Magnitudes, scale: &Scale<'_, F>) -> f64 {
     m.weight.max(1.0) * m.mass.max(1.0) * (m.gamma + 2.0) * s.max(1.0)
 }
 
+/// A gradient to compute: its buffer, its scale, and optionally the
+/// Hessian diagonal's buffer (scaled the same way).
+pub(crate) struct Grad<'o, 'u, F> {
+    pub grad: &'o mut [F],
+    pub scale: Scale<'u, F>,
+    pub hess: Option<&'o mut [F]>,
+}
+
+impl<'o, 'u, F> Grad<'o, 'u, F> {
+    /// A gradient without a Hessian.
+    pub fn new(grad: &'o mut [F], scale: Scale<'u, F>) -> Self {
+        Self {
+            grad,
+            scale,
+            hess: None,
+        }
+    }
+}
+
 /// Runs a call through the kernel in precision `F` (`direct`) or, when the
 /// magnitudes call for it, through its `f64` twin (`wide`, `f32` only) or
 /// with the gradient scaled afterwards (`f64`). Returns the loss sum.
@@ -86,36 +105,51 @@ pub(crate) fn execute<F: LossFloat>(
     mags: Magnitudes,
     reduction: Scale<'_, F>,
     mut per_target: Option<&mut [F]>,
-    mut grad: Option<(&mut [F], Scale<'_, F>)>,
+    grad: Option<Grad<'_, '_, F>>,
     direct: impl Fn(Outputs<'_, '_, F>) -> Result<f64, LossError>,
     wide: impl Fn(Outputs<'_, '_, f64>) -> Result<f64, LossError>,
 ) -> Result<f64, LossError> {
-    let r = risk(mags, &grad.as_ref().map_or(reduction, |(_, s)| *s));
+    let (mut grad, mut hess) = match grad {
+        Some(Grad { grad, scale, hess }) => (Some((grad, scale)), hess),
+        None => (None, None),
+    };
+    let mut r = risk(mags, &grad.as_ref().map_or(reduction, |(_, s)| *s));
+    if hess.is_some() {
+        // Second derivatives carry one more factor of `gamma`.
+        r *= mags.gamma + 2.0;
+    }
     if narrow::<F>() {
         if r <= F32_SAFE {
-            let sum = direct(Outputs::new(
-                per_target.as_deref_mut(),
-                grad.as_mut().map(|(g, s)| (&mut **g, upstream(*s))),
-            ))?;
+            let sum = direct(Outputs {
+                per_target: per_target.as_deref_mut(),
+                grad: grad.as_mut().map(|(g, s)| (&mut **g, upstream(*s))),
+                hess: hess.as_deref_mut(),
+            })?;
             if sum.is_finite() {
                 return Ok(sum);
             }
         }
-        return run_wide(per_target, grad, wide);
+        return run_wide(per_target, grad, hess, wide);
     }
     if r <= F64_SAFE {
-        return direct(Outputs::new(
+        return direct(Outputs {
             per_target,
-            grad.map(|(g, s)| (g, upstream(s))),
-        ));
+            grad: grad.map(|(g, s)| (g, upstream(s))),
+            hess,
+        });
     }
-    let sum = direct(Outputs::new(
+    let sum = direct(Outputs {
         per_target,
-        grad.as_mut()
+        grad: grad
+            .as_mut()
             .map(|(g, _)| (&mut **g, Upstream::Uniform(F::one()))),
-    ))?;
+        hess: hess.as_deref_mut(),
+    })?;
     if let Some((g, s)) = grad {
         post_scale(geom, g, s);
+        if let Some(h) = hess {
+            post_scale(geom, h, s);
+        }
     }
     Ok(sum)
 }
@@ -133,10 +167,12 @@ fn upstream<F: LossFloat>(s: Scale<'_, F>) -> Upstream<'_, F> {
 fn run_wide<F: LossFloat>(
     per_target: Option<&mut [F]>,
     grad: Option<(&mut [F], Scale<'_, F>)>,
+    hess: Option<&mut [F]>,
     wide: impl Fn(Outputs<'_, '_, f64>) -> Result<f64, LossError>,
 ) -> Result<f64, LossError> {
     let mut pt = per_target.as_ref().map(|p| vec![0.0_f64; p.len()]);
     let mut g64 = grad.as_ref().map(|(g, _)| vec![0.0_f64; g.len()]);
+    let mut h64 = hess.as_ref().map(|h| vec![0.0_f64; h.len()]);
     let u64: Vec<f64> = match &grad {
         Some((_, Scale::PerPosition(u))) => u.iter().map(|v| v.to_f64_()).collect(),
         _ => Vec::new(),
@@ -146,14 +182,18 @@ fn run_wide<F: LossFloat>(
         Some((_, Scale::PerPosition(_))) => Upstream::PerPosition(&u64[..]),
         _ => Upstream::Uniform(0.0),
     };
-    let sum = wide(Outputs::new(
-        pt.as_deref_mut(),
-        g64.as_deref_mut().map(|g| (g, up)),
-    ))?;
+    let sum = wide(Outputs {
+        per_target: pt.as_deref_mut(),
+        grad: g64.as_deref_mut().map(|g| (g, up)),
+        hess: h64.as_deref_mut(),
+    })?;
     if let (Some(dst), Some(src)) = (per_target, pt) {
         round_into(dst, &src);
     }
     if let (Some((dst, _)), Some(src)) = (grad, g64) {
+        round_into(dst, &src);
+    }
+    if let (Some(dst), Some(src)) = (hess, h64) {
         round_into(dst, &src);
     }
     Ok(sum)

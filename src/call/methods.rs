@@ -53,6 +53,28 @@ macro_rules! family_doc {
          `grad[i] = upstream[i] · ∂l_i / ∂x_i` (the loss is elementwise, so its Jacobian \
          is diagonal). `upstream` has the logits' shape."
     };
+    (softmax, hess) => {
+        "With `u = lp_y`, `q = 1 - p_y = -expm1(u)`, `r = u / q` and the focal \
+         term `f(u) = -alpha[y] q^gamma u`: `h_k = B ρ_k² - f'(u) p_k (1 - p_k)`, \
+         `f'(u) = alpha[y] q^gamma (gamma p_y r - 1)`, `B = q² f''(u) = \
+         alpha[y] gamma p_y q^(gamma+1) (r + 2 - gamma p_y r)`, `ρ_y = 1` and \
+         `ρ_k = p_k / q` elsewhere (`p_k <= q`). `f''` diverges as `p_y -> 1` for \
+         `gamma < 1`; `B` and every `h_k` stay finite. Cross-entropy's is \
+         `A p_k (1 - p_k)` with `A = Σ_c a_c` its row's target weight (and focal loss \
+         with `gamma = 0` equals it); NLL's is 0 (linear in its input). With \
+         smoothing or probability targets, focal loss sums one such term per \
+         class. The exact diagonal of focal loss (`gamma > 0`) can be negative: \
+         boosting needs positive curvature, so clamp it or use the \
+         cross-entropy diagonal there, explicitly."
+    };
+    (sigmoid, hess) => {
+        "Per element, with `a = σ(x)`, `b = σ(-x)`, `s = 1 - 2y`, `q = 1 - p_t`, \
+         `M = q^gamma`, `r = a b / q` (in `[0, 1]`), the BCE factor `B` with \
+         `B' = (1-y) a - pw y b` and `B'' = a b (1 - y + pw y)`: \
+         `l'' = W M [B'' + 2 gamma s r B' + gamma s r (1 - 2a) B + gamma (gamma - 1) s² r² B]`, \
+         finite for every finite `x` and `gamma >= 0`; BCE's (`gamma = 0`) is \
+         `w a b (1 - y + pw y)`. The focal diagonal can be negative (see above)."
+    };
     // The examples' inputs: `x`, targets `t`, and a `per_target`-shaped `u` of ones.
     (softmax, inputs) => {
         "let x = array![[-0.2_f64, -1.8], [-2.0, -0.15]];\nlet t = array![0_usize, 1];\n\
@@ -155,6 +177,71 @@ macro_rules! loss_methods {
                 &self, logits: &ndarray::ArrayBase<S, D>, targets: &T, grad: &mut ndarray::ArrayBase<G, E>,
             ) -> Result<F, crate::LossError> {
                 self.with_call(logits.view().into_dyn(), targets, |c| crate::call::forward_backward_into(c, grad))
+            }
+
+            /// The reduced loss, its gradient and the diagonal of its
+            /// Hessian with respect to the input, `hess[i] = ∂²L / ∂x_i²`,
+            /// both of the input's shape and under the loss's reduction
+            /// (`Reduction::Sum` gives the per-sample values gradient
+            /// boosting consumes). Computed by the scalar reference kernel.
+            ///
+            #[doc = $crate::call::methods::family_doc!($family, hess)]
+            ///
+            /// # Errors
+            ///
+            /// As [`forward`](Self::forward).
+            ///
+            /// # Examples
+            ///
+            /// ```
+            /// use ndarray::array;
+            #[doc = concat!("use focal_loss::{", stringify!($ty), ", Reduction};")]
+            ///
+            #[doc = $crate::call::methods::family_doc!($family, inputs)]
+            /// // Per-sample curvature, as gradient boosting consumes it:
+            #[doc = concat!("let loss = ", $ctor, ".with_reduction(Reduction::Sum);")]
+            /// let (l, g, h) = loss.forward_grad_hess(&x, &t)?;
+            /// assert!((l - loss.forward(&x, &t)?).abs() < 1e-12);
+            /// assert_eq!((g.shape(), h.shape()), (x.shape(), x.shape()));
+            /// assert!(h.iter().all(|v| v.is_finite()));
+            /// # Ok::<(), focal_loss::LossError>(())
+            /// ```
+            pub fn forward_grad_hess<F: crate::LossFloat, S: ndarray::Data<Elem = F>, D: ndarray::Dimension, T: $bound + ?Sized>(
+                &self, logits: &ndarray::ArrayBase<S, D>, targets: &T,
+            ) -> Result<(F, ndarray::Array<F, D>, ndarray::Array<F, D>), crate::LossError> {
+                let mut grad = ndarray::Array::zeros(logits.raw_dim());
+                let mut hess = ndarray::Array::zeros(logits.raw_dim());
+                let loss = self.forward_grad_hess_into(logits, targets, &mut grad, &mut hess)?;
+                Ok((loss, grad, hess))
+            }
+
+            /// Like [`forward_grad_hess`](Self::forward_grad_hess), but
+            /// writes into `grad` and `hess` (the input's shape); no heap
+            /// allocation when everything is contiguous in standard layout.
+            ///
+            /// # Errors
+            ///
+            /// As [`forward`](Self::forward), plus a shape mismatch for
+            /// `grad` or `hess`.
+            ///
+            /// # Examples
+            ///
+            /// ```
+            #[doc = concat!("use focal_loss::", stringify!($ty), ";")]
+            /// use ndarray::{array, Array2};
+            ///
+            #[doc = concat!("let loss = ", $ctor, ";")]
+            #[doc = $crate::call::methods::family_doc!($family, inputs)]
+            /// let (mut g, mut h) = (Array2::zeros((2, 2)), Array2::zeros((2, 2)));
+            /// let l = loss.forward_grad_hess_into(&x, &t, &mut g, &mut h)?;
+            /// let (l2, g2) = loss.forward_backward(&x, &t)?;
+            /// assert!((l - l2).abs() < 1e-12 && (&g - &g2).iter().all(|d| d.abs() < 1e-12));
+            /// # Ok::<(), focal_loss::LossError>(())
+            /// ```
+            pub fn forward_grad_hess_into<F: crate::LossFloat, S: ndarray::Data<Elem = F>, D: ndarray::Dimension, T: $bound + ?Sized, G: ndarray::DataMut<Elem = F>, E: ndarray::Dimension, H: ndarray::DataMut<Elem = F>, K: ndarray::Dimension>(
+                &self, logits: &ndarray::ArrayBase<S, D>, targets: &T, grad: &mut ndarray::ArrayBase<G, E>, hess: &mut ndarray::ArrayBase<H, K>,
+            ) -> Result<F, crate::LossError> {
+                self.with_call(logits.view().into_dyn(), targets, |c| crate::call::forward_grad_hess_into(c, grad, hess))
             }
 
             #[doc = $crate::call::methods::family_doc!($family, per_target)]

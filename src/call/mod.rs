@@ -20,7 +20,7 @@ use crate::error::{unravel, LossError};
 use crate::kernel::float::LossFloat;
 use crate::kernel::{Geom, KernelError, Outputs};
 use crate::reduction::Reduction;
-use guard::{Magnitudes, Scale};
+use guard::{Grad, Magnitudes, Scale};
 use layout::{check_finite_slice, check_shape, flat, with_contiguous_mut};
 use ndarray::{Array, ArrayBase, Data, DataMut, Dimension, IxDyn};
 use std::borrow::Cow;
@@ -106,7 +106,7 @@ fn execute<F: LossFloat>(
     call: &(impl Call<F> + ?Sized),
     reduction: Scale<'_, F>,
     per_target: Option<&mut [F]>,
-    grad: Option<(&mut [F], Scale<'_, F>)>,
+    grad: Option<Grad<'_, '_, F>>,
 ) -> Result<f64, LossError> {
     guard::execute(
         call.laid().geom,
@@ -150,7 +150,44 @@ pub(crate) fn forward_backward_into<F: LossFloat, S: DataMut<Elem = F>, D: Dimen
     check_shape("grad", call.laid().shape.slice(), grad.shape())?;
     let denom = denominator(call);
     let scale = denom.map_or(Scale::Zero, Scale::Divide);
-    let sum = with_contiguous_mut(grad, |g| execute(call, scale, None, Some((g, scale))))?;
+    let sum = with_contiguous_mut(grad, |g| {
+        execute(call, scale, None, Some(Grad::new(g, scale)))
+    })?;
+    denom.map_or(Ok(F::zero()), |d| reduce(call, sum, d))
+}
+
+/// The reduced loss, its gradient written into `grad` and the diagonal of
+/// its Hessian into `hess` (both the input's shape).
+pub(crate) fn forward_grad_hess_into<F, S, D, T, E>(
+    call: &(impl Call<F> + ?Sized),
+    grad: &mut ArrayBase<S, D>,
+    hess: &mut ArrayBase<T, E>,
+) -> Result<F, LossError>
+where
+    F: LossFloat,
+    S: DataMut<Elem = F>,
+    D: Dimension,
+    T: DataMut<Elem = F>,
+    E: Dimension,
+{
+    check_shape("grad", call.laid().shape.slice(), grad.shape())?;
+    check_shape("hess", call.laid().shape.slice(), hess.shape())?;
+    let denom = denominator(call);
+    let scale = denom.map_or(Scale::Zero, Scale::Divide);
+    let sum = with_contiguous_mut(grad, |g| {
+        with_contiguous_mut(hess, |h| {
+            execute(
+                call,
+                scale,
+                None,
+                Some(Grad {
+                    grad: g,
+                    scale,
+                    hess: Some(h),
+                }),
+            )
+        })
+    })?;
     denom.map_or(Ok(F::zero()), |d| reduce(call, sum, d))
 }
 
@@ -182,7 +219,7 @@ pub(crate) fn per_target_backward<F: LossFloat, D: Dimension, U: Data<Elem = F>,
     let mut grad = Array::zeros(dim);
     with_contiguous_mut(&mut grad, |g| {
         let vjp = Scale::PerPosition(&u);
-        execute(call, Scale::Divide(1.0), None, Some((g, vjp)))
+        execute(call, Scale::Divide(1.0), None, Some(Grad::new(g, vjp)))
     })?;
     Ok(grad)
 }

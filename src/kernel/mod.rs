@@ -62,15 +62,22 @@ pub(crate) struct Outputs<'o, 'u, F> {
     pub per_target: Option<&'o mut [F]>,
     /// The gradient, the logits' length, and each position's factor.
     pub grad: Option<(&'o mut [F], Upstream<'u, F>)>,
+    /// The diagonal of the Hessian, the logits' length, scaled by the
+    /// gradient's factors (only with a gradient; the scalar kernels only).
+    pub hess: Option<&'o mut [F]>,
 }
 
 impl<'o, 'u, F> Outputs<'o, 'u, F> {
-    /// The outputs of one kernel call.
+    /// The outputs of one kernel call, without a Hessian.
     pub fn new(
         per_target: Option<&'o mut [F]>,
         grad: Option<(&'o mut [F], Upstream<'u, F>)>,
     ) -> Self {
-        Self { per_target, grad }
+        Self {
+            per_target,
+            grad,
+            hess: None,
+        }
     }
 }
 

@@ -67,8 +67,11 @@ pub(crate) fn run<F: LossFloat>(
     geom: Geom,
     mut out: Outputs<'_, '_, F>,
 ) -> Result<f64, KernelError> {
-    if let Ok(sum) = run_vector(Level::best(), spec, z, t, ignore, geom, &mut out) {
-        return Ok(sum);
+    // The Hessian is computed by the scalar kernel only.
+    if out.hess.is_none() {
+        if let Ok(sum) = run_vector(Level::best(), spec, z, t, ignore, geom, &mut out) {
+            return Ok(sum);
+        }
     }
     run_scalar(spec, z, t, ignore, geom, out)
 }

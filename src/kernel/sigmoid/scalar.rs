@@ -7,6 +7,36 @@ use crate::kernel::float::LossFloat;
 use crate::kernel::Outputs;
 use crate::kernel::{Geom, KernelError};
 
+/// `(σ(x), σ(-x), sp(x), sp(-x))` for a finite `x`: with `e = exp(-|x|)`
+/// in `(0, 1]`, `σ(|x|) = 1 / (1 + e)`, `σ(-|x|) = e / (1 + e)`,
+/// `sp(-|x|) = ln1p(e)`, `sp(|x|) = |x| + ln1p(e)`.
+#[inline(always)]
+fn sigmoids<F: LossFloat>(x: F) -> (F, F, F, F) {
+    let e = (-x.abs()).exp();
+    let l1 = e.ln_1p();
+    let inv = F::one() / (F::one() + e);
+    if x >= F::zero() {
+        (inv, e * inv, x + l1, l1)
+    } else {
+        (e * inv, inv, l1, l1 - x)
+    }
+}
+
+/// The focal factor `M = q^gamma` and `r = a b / q` for the smoothed
+/// target `y` (`ym = 1 - y`); `M` in log space for hard labels, so it does
+/// not underflow before the true value does.
+#[inline(always)]
+fn focal_factor<F: LossFloat>(y: F, ym: F, gamma: F, (a, b, sp_x, sp_mx): (F, F, F, F)) -> (F, F) {
+    if y == F::one() {
+        ((-gamma * sp_x).exp(), a)
+    } else if y == F::zero() {
+        ((-gamma * sp_mx).exp(), b)
+    } else {
+        let q = y * b + ym * a;
+        (q.powf(gamma), a * b / q)
+    }
+}
+
 /// Loss `l = w M B` of one element with finite logit `x`, smoothed target
 /// `y` in `[0, 1]`, element weight `w` and positive weight `pw`, and (when
 /// `want_grad`) its derivative `dl/dx` (otherwise `0`).
@@ -18,16 +48,7 @@ pub(crate) fn element<F: LossFloat>(x: F, y: F, gamma: F, w: F, pw: F, want_grad
         // Not `0 * inf` where the BCE term overflows (x near -MAX, pw > 1).
         return (zero, zero);
     }
-    // e = exp(-|x|) in (0, 1]; σ(|x|) = 1 / (1 + e), σ(-|x|) = e / (1 + e),
-    // sp(-|x|) = ln1p(e), sp(|x|) = |x| + ln1p(e).
-    let e = (-x.abs()).exp();
-    let l1 = e.ln_1p();
-    let inv = one / (one + e);
-    let (a, b, sp_x, sp_mx) = if x >= zero {
-        (inv, e * inv, x + l1, l1)
-    } else {
-        (e * inv, inv, l1, l1 - x)
-    };
+    let (a, b, sp_x, sp_mx) = sigmoids(x);
     let ym = one - y;
     let bce = pw * y * sp_mx + ym * sp_x;
     if gamma == zero {
@@ -38,14 +59,7 @@ pub(crate) fn element<F: LossFloat>(x: F, y: F, gamma: F, w: F, pw: F, want_grad
         };
         return (w * bce, d);
     }
-    let (m, r) = if y == one {
-        ((-gamma * sp_x).exp(), a)
-    } else if y == zero {
-        ((-gamma * sp_mx).exp(), b)
-    } else {
-        let q = y * b + ym * a;
-        (q.powf(gamma), a * b / q)
-    };
+    let (m, r) = focal_factor(y, ym, gamma, (a, b, sp_x, sp_mx));
     let loss = if bce.is_infinite() {
         // `pw y sp(-x)` overflowed (x near -MAX, pw > 1) while the focal
         // factor m may be tiny: multiply in log space.
@@ -70,6 +84,43 @@ pub(crate) fn element<F: LossFloat>(x: F, y: F, gamma: F, w: F, pw: F, want_grad
     let rb = if r == zero { zero } else { r * bce };
     let d = w * m * ((ym * a - pw * y * b) + gamma * (ym - y) * rb);
     (loss, d)
+}
+
+/// The second derivative `d²l/dx²` of one element's loss `l = w M B` (see
+/// [`element`]): with `s = 1 - 2y`, `r = a b / q` in `[0, 1]`,
+/// `B' = (1-y) a - pw y b` and `B'' = a b (1 - y + pw y)`,
+///
+/// `l'' = w M [B'' + 2 gamma s r B' + gamma s r (1 - 2a) B + gamma (gamma - 1) s² r² B]`,
+///
+/// from `M' = gamma s r M` and `r' = r (1 - 2a) - s r²`. No `q^(gamma-2)`
+/// appears, so it is finite for every finite `x` and `gamma >= 0`. With
+/// `gamma = 0` it is BCE's `w a b (1 - y + pw y)`.
+pub(crate) fn element_hess<F: LossFloat>(x: F, y: F, gamma: F, w: F, pw: F) -> F {
+    let (one, zero) = (F::one(), F::zero());
+    if w == zero {
+        return zero;
+    }
+    let (a, b, sp_x, sp_mx) = sigmoids(x);
+    let ym = one - y;
+    let ab = a * b;
+    let b2 = ab * (ym + pw * y);
+    if gamma == zero {
+        return w * b2;
+    }
+    let bce = pw * y * sp_mx + ym * sp_x;
+    let (m, r) = focal_factor(y, ym, gamma, (a, b, sp_x, sp_mx));
+    if m == zero {
+        return zero;
+    }
+    let s = ym - y;
+    let b1 = ym * a - pw * y * b;
+    // r B -> 0 where r underflows and B overflows (see `element`).
+    let rb = if r == zero { zero } else { r * bce };
+    let inner = b2
+        + gamma * s * (r * b1 + r * b1)
+        + gamma * s * (one - a - a) * rb
+        + gamma * (gamma - one) * s * s * r * rb;
+    w * m * inner
 }
 
 /// `ln(y b + (1 - y) a)`, the log of the focal base for a soft target.
@@ -121,7 +172,8 @@ pub(crate) fn run_scalar<F: LossFloat>(
                 if x.is_nan() || x == F::infinity() {
                     return Err(KernelError::NonFinite(i));
                 }
-                let (loss, d) = if ignore.is_some_and(|ig| ig[i]) {
+                let ignored = ignore.is_some_and(|ig| ig[i]);
+                let (loss, d) = if ignored {
                     (F::zero(), F::zero())
                 } else {
                     let y = spec.smooth(t[i]);
@@ -147,6 +199,15 @@ pub(crate) fn run_scalar<F: LossFloat>(
                 }
                 if let Some((g, u)) = out.grad.as_mut() {
                     g[i] = u.at(i) * d;
+                    if let Some(h) = out.hess.as_deref_mut() {
+                        h[i] = if ignored || x == F::neg_infinity() {
+                            F::zero()
+                        } else {
+                            let y = spec.smooth(t[i]);
+                            let ew = class.scale(y);
+                            u.at(i) * element_hess(x, y, spec.gamma, ew, class.pos_weight)
+                        };
+                    }
                 }
                 total += loss.to_f64_();
             }

@@ -85,14 +85,17 @@ fn call<F: LossFloat>(
         Mode::Full => Outputs {
             per_target: Some(&mut pt[..]),
             grad: Some((&mut g[..], Upstream::PerPosition(u))),
+            hess: None,
         },
         Mode::Grad => Outputs {
             per_target: None,
             grad: Some((&mut g[..], Upstream::Uniform(F::from_f64_(0.37)))),
+            hess: None,
         },
         Mode::Loss => Outputs {
             per_target: None,
             grad: None,
+            hess: None,
         },
     };
     let sum = match level {
@@ -286,6 +289,7 @@ fn extremes_and_fallback() {
                 let out = Outputs {
                     per_target: Some(&mut pt[..]),
                     grad: None,
+                    hess: None,
                 };
                 let sum = if scalar {
                     run_scalar(&spec, &z, &t, None, geom, out)
@@ -340,6 +344,7 @@ fn thread_count_is_bitwise_invisible() {
             let out = Outputs {
                 per_target: Some(&mut pt[..]),
                 grad: Some((&mut g[..], Upstream::PerPosition(&u))),
+                hess: None,
             };
             let sum = run(&spec, &z, &t, ig, geom, out).unwrap();
             (sum.to_bits(), bits(&pt), bits(&g))
@@ -383,6 +388,7 @@ fn timing() {
                     let mut out = Outputs {
                         per_target: None,
                         grad: Some((&mut g[..], Upstream::Uniform(1.0))),
+                        hess: None,
                     };
                     run_vector(level, &spec, &z, &t, None, geom, &mut out).unwrap();
                     best = best.min(t0.elapsed().as_secs_f64());

@@ -31,7 +31,8 @@ pub(crate) fn run<F: LossFloat>(
 ) -> Result<f64, KernelError> {
     let Geom { n, c, m } = geom;
     debug_assert_eq!(z.len(), geom.len());
-    if let TargetSlice::Index(t) = targets {
+    // The Hessian is computed by the scalar kernel only.
+    if let (TargetSlice::Index(t), None) = (targets, &out.hess) {
         if let Some(k) = fast::Consts::new(spec, c).filter(|_| fast::covers(c, m)) {
             let level = Level::best();
             let work = Work {

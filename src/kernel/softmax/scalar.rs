@@ -24,6 +24,38 @@ pub(crate) fn focal_terms<F: LossFloat>(lp: F, gamma: F) -> (F, F) {
     (md, md * (gamma * pr - F::one()))
 }
 
+/// The curvature of the focal term `f(u) = -(1-p)^gamma u`, `u = ln p`:
+/// returns `(B, q)` with `q = 1 - p = -expm1(u)` and
+/// `B = q² f''(u) = gamma p q^(gamma+1) (r + 2 - gamma p r)`, `r = u / q`
+/// (`-1` at `u = 0`), given `md = q^gamma`. `f''` itself diverges as
+/// `p -> 1` for `gamma < 1`; `B` does not (it tends to 0), and every
+/// Hessian entry is `B` times a ratio in `[0, 1]` squared.
+#[inline(always)]
+pub(crate) fn focal_curvature<F: LossFloat>(lp: F, gamma: F, md: F) -> (F, F) {
+    let q = -lp.exp_m1();
+    if gamma == F::zero() {
+        return (F::zero(), q);
+    }
+    let p = lp.exp();
+    let r = if lp == F::zero() { -F::one() } else { lp / q };
+    // p r -> 0 as p -> 0 (see `focal_terms`).
+    let pr = if p == F::zero() { F::zero() } else { p * r };
+    let b = gamma * md * q * (pr + p + p - gamma * p * pr);
+    (b, q)
+}
+
+/// `min(x / q, 1)` for `0 <= x <= q` up to rounding (`0` where `x = 0`).
+#[inline(always)]
+fn ratio<F: LossFloat>(x: F, q: F) -> F {
+    if x == F::zero() {
+        F::zero()
+    } else if x >= q {
+        F::one()
+    } else {
+        x / q
+    }
+}
+
 /// The reference kernel: one position at a time, std maths, any targets.
 pub(crate) fn run_scalar<F: LossFloat>(
     spec: &SoftmaxSpec<'_, F>,
@@ -44,6 +76,7 @@ pub(crate) fn run_scalar<F: LossFloat>(
                 c,
             };
             let grad = out.grad.as_mut().map(|(g, u)| (&mut **g, u.at(p)));
+            let hess = out.hess.as_deref_mut();
             let loss = match targets {
                 TargetSlice::Index(t) => {
                     let y = t.key(p);
@@ -52,9 +85,12 @@ pub(crate) fn run_scalar<F: LossFloat>(
                         if let Some((g, _)) = grad {
                             row.fill(g, F::zero());
                         }
+                        if let Some(h) = hess {
+                            row.fill(h, F::zero());
+                        }
                         F::zero()
                     } else {
-                        index_row(spec, weight_sum, z, row, y, grad)?
+                        index_row(spec, weight_sum, z, row, y, grad, hess)?
                     }
                 }
                 TargetSlice::Probs(t) => {
@@ -68,7 +104,7 @@ pub(crate) fn run_scalar<F: LossFloat>(
                             (F::one() - eps) * v + eps / cf
                         }
                     };
-                    soft_row(spec, z, row, tp, grad)?
+                    soft_row(spec, z, row, tp, grad, hess)?
                 }
             };
             if let Some(pt) = out.per_target.as_deref_mut() {
@@ -187,9 +223,11 @@ fn index_row<F: LossFloat>(
     row: Row,
     y: usize,
     grad: Option<(&mut [F], F)>,
+    hess: Option<&mut [F]>,
 ) -> Result<F, KernelError> {
     let w = spec.weight;
     let wy = w.at(y);
+    let upstream = grad.as_ref().map_or(F::zero(), |(_, s)| *s);
     match spec.kind {
         SoftmaxKind::Nll => {
             row.check_finite(z)?;
@@ -197,6 +235,10 @@ fn index_row<F: LossFloat>(
             if let Some((g, s)) = grad {
                 row.fill(g, F::zero());
                 g[row.at(y)] = -s * wy;
+            }
+            if let Some(h) = hess {
+                // Linear in its input.
+                row.fill(h, F::zero());
             }
             Ok(-wy * xy)
         }
@@ -215,13 +257,20 @@ fn index_row<F: LossFloat>(
                 }
                 loss = loss + wmul(e, acc);
             }
+            let coef = (F::one() - eps) * wy + e * weight_sum;
             if let Some((g, s)) = grad {
-                let coef = (F::one() - eps) * wy + e * weight_sum;
                 for k in 0..row.c {
                     let pk = lse.lp(z[row.at(k)]).exp();
                     g[row.at(k)] = s * (pk * coef - e * w.at(k));
                 }
                 g[row.at(y)] = g[row.at(y)] - s * (F::one() - eps) * wy;
+            }
+            if let Some(h) = hess {
+                // h_k = A p_k (1 - p_k), A = Σ_c a_c the row's target weight.
+                for k in 0..row.c {
+                    let pk = lse.lp(z[row.at(k)]).exp();
+                    h[row.at(k)] = upstream * coef * pk * (F::one() - pk);
+                }
             }
             Ok(loss)
         }
@@ -235,7 +284,7 @@ fn index_row<F: LossFloat>(
                     let hot = if k == y { F::one() - eps } else { F::zero() };
                     hot + eps / cf
                 };
-                return soft_row(spec, z, row, tp, grad);
+                return soft_row(spec, z, row, tp, grad, hess);
             }
             let lse = row.lse(z)?;
             let lp = lse.lp(row.unmasked(z, y)?);
@@ -247,6 +296,17 @@ fn index_row<F: LossFloat>(
                     g[row.at(k)] = -f * pk;
                 }
                 g[row.at(y)] = g[row.at(y)] + f;
+            }
+            if let Some(h) = hess {
+                let (b, q) = focal_curvature(lp, gamma, md);
+                let su = upstream * wy;
+                for k in 0..row.c {
+                    let pk = lse.lp(z[row.at(k)]).exp();
+                    // (δ_ky - p_k)² f''(u) with f'' = B / q²: ρ_k = 1 at y,
+                    // p_k / q elsewhere (p_k <= 1 - p_y = q).
+                    let rho = if k == y { F::one() } else { ratio(pk, q) };
+                    h[row.at(k)] = su * (b * rho * rho - gy * pk * (F::one() - pk));
+                }
             }
             Ok(-wmul(wy, md * lp))
         }
@@ -271,9 +331,11 @@ fn soft_row<F: LossFloat>(
     row: Row,
     tp: impl Fn(usize) -> F,
     grad: Option<(&mut [F], F)>,
+    hess: Option<&mut [F]>,
 ) -> Result<F, KernelError> {
     let w = spec.weight;
     let lse = row.lse(z)?;
+    let upstream = grad.as_ref().map_or(F::zero(), |(_, s)| *s);
     let gamma = match spec.kind {
         SoftmaxKind::Focal { gamma, .. } => gamma,
         _ => F::zero(),
@@ -310,5 +372,75 @@ fn soft_row<F: LossFloat>(
             g[i] = s * (g[i] - pk * gsum);
         }
     }
+    if let Some(h) = hess {
+        soft_hess(spec, z, row, &lse, &tp, gamma, gsum, upstream, h);
+    }
     Ok(loss)
+}
+
+/// The Hessian diagonal of a row with per-class target mass `tp(k)`:
+/// `l = Σ_c f_c(lp_c)` with `f_c(u) = -a_c (1-p_c)^gamma u`, `a_c = w_c t'_c`,
+/// so `h_k = Σ_c B_c ρ_ck² - p_k (1 - p_k) Σ_c a_c g_c`, with
+/// `B_c = q_c² f_c''` (see [`focal_curvature`]), `ρ_kk = 1` and
+/// `ρ_ck = p_k / q_c` (`c != k`). Only the most probable class `m` can have
+/// `q_m < 1/2`; for the others `B_c / q_c²` is bounded, so
+/// `Σ_{c != k} B_c ρ_ck² = p_k² (S - T_k) + [k != m] B_m ρ_mk²` with
+/// `T_c = B_c / q_c²` and `S = Σ_{c != m} T_c`: two passes, `O(C)`. The
+/// row of `h` holds `B_c` between the passes. Cross-entropy (`gamma = 0`)
+/// has `B = 0` and gives `h_k = A p_k (1 - p_k)`.
+#[allow(clippy::too_many_arguments)]
+fn soft_hess<F: LossFloat>(
+    spec: &SoftmaxSpec<'_, F>,
+    z: &[F],
+    row: Row,
+    lse: &Lse<F>,
+    tp: &impl Fn(usize) -> F,
+    gamma: F,
+    gsum: F,
+    upstream: F,
+    h: &mut [F],
+) {
+    let p = |k: usize| lse.lp(z[row.at(k)]).exp();
+    // The most probable class, and B_c in h.
+    let mut m = 0;
+    for k in 0..row.c {
+        let t = tp(k);
+        let mut b = F::zero();
+        if t != F::zero() && gamma != F::zero() {
+            let lp = lse.lp(z[row.at(k)]);
+            let (md, _) = focal_terms(lp, gamma);
+            b = spec.weight.at(k) * t * focal_curvature(lp, gamma, md).0;
+        }
+        h[row.at(k)] = b;
+        if p(k) > p(m) {
+            m = k;
+        }
+    }
+    let q = |k: usize| -lse.lp(z[row.at(k)]).exp_m1();
+    let t_of = |k: usize, b: F| {
+        if b == F::zero() {
+            F::zero()
+        } else {
+            b / (q(k) * q(k))
+        }
+    };
+    let mut s_rest = F::zero();
+    for k in 0..row.c {
+        if k != m {
+            s_rest = s_rest + t_of(k, h[row.at(k)]);
+        }
+    }
+    let bm = h[row.at(m)];
+    let qm = q(m);
+    for k in 0..row.c {
+        let pk = p(k);
+        let bk = h[row.at(k)];
+        let others = if k == m {
+            pk * pk * s_rest
+        } else {
+            let rho = ratio(pk, qm);
+            pk * pk * (s_rest - t_of(k, bk)) + bm * rho * rho
+        };
+        h[row.at(k)] = upstream * (bk + others - pk * (F::one() - pk) * gsum);
+    }
 }

@@ -49,6 +49,7 @@ fn compare<F: LossFloat>(geom: Geom, z: &[F], t: &[usize], w: Option<&[F]>, u: &
             Outputs {
                 per_target: Some(&mut pt_ref),
                 grad: Some((&mut g_ref, Upstream::PerPosition(u))),
+                hess: None,
             },
         );
         let k = fast::Consts::new(&spec, geom.c).unwrap();

@@ -209,6 +209,7 @@ fn run_work<F: LossFloat, const FMA: bool, const W512: bool>(
     let mut out = Outputs {
         per_target: w.per_target,
         grad: w.grad,
+        hess: None,
     };
     let mut total = 0.0;
     if m == 1 && c >= ROW_MIN_C {
