@@ -1,4 +1,5 @@
-//! Criterion benchmarks of every loss, `forward` and `forward_backward_into`,
+//! Criterion benchmarks of every loss, `forward` and `forward_backward_into`
+//! (and `forward_grad_hess_into` for CE, focal and sigmoid focal),
 //! at the shapes of issue 5, in `f32` and `f64`. Throughput is reported in
 //! logits (elements) per second.
 //!
@@ -44,6 +45,7 @@ fn inputs<F: LossFloat>(shape: &[usize]) -> (ArrayD<F>, ArrayD<usize>, ArrayD<F>
 }
 
 type Run<'a, F> = Box<dyn Fn(Option<&mut ArrayD<F>>) -> Result<F, LossError> + 'a>;
+type Hess<'a, F> = Box<dyn Fn(&mut ArrayD<F>, &mut ArrayD<F>) -> Result<F, LossError> + 'a>;
 
 fn bench_dtype<F: LossFloat>(c: &mut Criterion, ty: &str) {
     for shape in SHAPES {
@@ -111,6 +113,30 @@ fn bench_dtype<F: LossFloat>(c: &mut Criterion, ty: &str) {
             });
             group.bench_function(BenchmarkId::new("forward_backward_into", &id), |b| {
                 b.iter(|| black_box(run(Some(&mut grad)).expect("benchmark input is valid")))
+            });
+            group.finish();
+        }
+        // Second order: loss, gradient and Hessian diagonal in one call.
+        let mut hess = ArrayD::<F>::zeros(IxDyn(shape));
+        let second: Vec<(&str, Hess<'_, F>)> = vec![
+            (
+                "ce",
+                Box::new(|g, h| ce.forward_grad_hess_into(&x, &t, g, h)),
+            ),
+            (
+                "focal_g2_alpha",
+                Box::new(|g, h| f2.forward_grad_hess_into(&x, &t, g, h)),
+            ),
+            (
+                "sigmoid_focal",
+                Box::new(|g, h| sfl.forward_grad_hess_into(&x, &yb, g, h)),
+            ),
+        ];
+        for (name, run) in &second {
+            let mut group = c.benchmark_group(format!("{name}/{ty}"));
+            group.throughput(Throughput::Elements(n));
+            group.bench_function(BenchmarkId::new("forward_grad_hess_into", &id), |b| {
+                b.iter(|| black_box(run(&mut grad, &mut hess).expect("benchmark input is valid")))
             });
             group.finish();
         }

@@ -187,6 +187,8 @@ mod error;
 mod kernel;
 pub mod metrics;
 mod params;
+#[cfg(feature = "perpetual")]
+pub mod perpetual;
 mod reduction;
 mod sigmoid;
 mod softmax;
