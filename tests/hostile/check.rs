@@ -211,14 +211,16 @@ pub enum Method {
     ForwardBackwardInto,
     PerTarget,
     PerTargetBackward,
+    ForwardGradHess,
 }
 
-pub const METHODS: [Method; 5] = [
+pub const METHODS: [Method; 6] = [
     Method::Forward,
     Method::ForwardBackward,
     Method::ForwardBackwardInto,
     Method::PerTarget,
     Method::PerTargetBackward,
+    Method::ForwardGradHess,
 ];
 
 /// The results of every method on one case.
@@ -228,6 +230,8 @@ pub struct Outs<F> {
     pub fbi: Called<(F, ArrayD<F>)>,
     pub pt: Called<ArrayD<F>>,
     pub ptb: Called<ArrayD<F>>,
+    /// `forward_grad_hess`: loss, gradient, Hessian diagonal.
+    pub fgh: Called<(F, ArrayD<F>, ArrayD<F>)>,
 }
 
 /// What the numbers of `m`'s `Ok` result look like (`None` if not `Ok`).
@@ -245,6 +249,10 @@ pub fn outs_numbers<F: LossFloat>(o: &Outs<F>, m: Method) -> Option<Numbers> {
         }
         Method::PerTarget => numbers(o.pt.as_ref().ok()?.as_ref().ok()?.iter().copied()),
         Method::PerTargetBackward => numbers(o.ptb.as_ref().ok()?.as_ref().ok()?.iter().copied()),
+        Method::ForwardGradHess => {
+            let (l, g, h) = o.fgh.as_ref().ok()?.as_ref().ok()?;
+            numbers(g.iter().chain(h.iter()).copied().chain([*l]))
+        }
     })
 }
 
@@ -262,6 +270,7 @@ pub fn result_of<F: LossFloat>(o: &Outs<F>, m: Method) -> Result<Result<(), &Los
         Method::ForwardBackwardInto => strip(&o.fbi),
         Method::PerTarget => strip(&o.pt),
         Method::PerTargetBackward => strip(&o.ptb),
+        Method::ForwardGradHess => strip(&o.fgh),
     }
 }
 
@@ -381,14 +390,60 @@ pub fn check<F: LossFloat, C: Oracle<F>>(case: &C, stats: &mut Stats) -> Result<
             same(x.0, y.0) && same_array(&x.1, &y.1)
         })
         && same_called(&a.pt, &b.pt, same_array)
-        && same_called(&a.ptb, &b.ptb, same_array);
+        && same_called(&a.ptb, &b.ptb, same_array)
+        && same_called(&a.fgh, &b.fgh, |x, y| {
+            same(x.0, y.0) && same_array(&x.1, &y.1) && same_array(&x.2, &y.2)
+        });
     if !layouts_agree {
         return fail(
             "results differ between contiguous and strided/reversed/broadcast layouts".into(),
         );
     }
     case.invariants(&f, &a).or_else(fail)?;
+    second_order_agrees(&a).or_else(fail)?;
     Ok(())
+}
+
+/// `forward_grad_hess` (the scalar kernels) gives `forward_backward`'s loss
+/// and gradient (the vectorised kernels, where they run) to rounding, and
+/// both accept or reject the same input.
+fn second_order_agrees<F: LossFloat>(a: &Outs<F>) -> Result<(), String> {
+    match (&a.fb, &a.fgh) {
+        (Ok(Ok((l, g))), Ok(Ok((l2, g2, _)))) => {
+            let scale = max_abs(g.iter().copied()).max(1.0);
+            let tol = |b: f64| 1e-4 * b.abs() + 1e-4 * scale + F::epsilon().to_f64_() * 64.0;
+            let near = |x: F, y: F| {
+                let (x, y) = (x.to_f64_(), y.to_f64_());
+                x == y || (x - y).abs() <= tol(y) || !(x.is_finite() && y.is_finite())
+            };
+            if !near(*l2, *l) {
+                return Err(format!(
+                    "forward_grad_hess loss {l2:?} != forward_backward {l:?}"
+                ));
+            }
+            if let Some((i, (x, y))) = g2
+                .iter()
+                .zip(g.iter())
+                .enumerate()
+                .find(|(_, (x, y))| !near(**x, **y))
+            {
+                return Err(format!(
+                    "forward_grad_hess grad[{i}] {x:?} != forward_backward {y:?}"
+                ));
+            }
+            Ok(())
+        }
+        (Ok(Err(_)), Ok(Err(_))) => Ok(()),
+        (fb, fgh) => Err(format!(
+            "forward_backward and forward_grad_hess disagree on acceptance: {} / {}",
+            fb.as_ref().map_or("panic".into(), |r| r
+                .as_ref()
+                .map_or_else(|e| format!("{e:?}"), |_| "ok".into())),
+            fgh.as_ref().map_or("panic".into(), |r| r
+                .as_ref()
+                .map_or_else(|e| format!("{e:?}"), |_| "ok".into())),
+        )),
+    }
 }
 
 /// Calls every method of `$loss` on `$x`, `$t`, `$u`, with `$g` as the
@@ -407,6 +462,7 @@ macro_rules! methods {
             fbi: fbi.map(|r| r.map(|l| (l, $g.view().to_owned()))),
             pt: call(|| loss.per_target(&x, t)),
             ptb: call(|| loss.per_target_backward(&x, t, &u)),
+            fgh: call(|| loss.forward_grad_hess(&x, t)),
         }
     }};
 }

@@ -260,6 +260,7 @@ fn bound<F: LossFloat>(case: &Case<F>, m: Method) -> f64 {
         Method::ForwardBackward | Method::ForwardBackwardInto => lb + gb,
         Method::PerTarget => w * elem,
         Method::PerTargetBackward => w * gelem * umax,
+        Method::ForwardGradHess => lb + gb * (gamma + 2.0) * (z + 2.0),
     }
 }
 

@@ -320,6 +320,7 @@ fn bound<F: LossFloat>(case: &Case<F>, f: &Facts<F>, m: Method) -> f64 {
         match m {
             Method::Forward => return lb,
             Method::ForwardBackward | Method::ForwardBackwardInto => return lb + gb,
+            Method::ForwardGradHess => return lb + gb * (gamma + 2.0) * (z + c.ln() + 2.0),
             _ => {}
         }
     }
@@ -328,6 +329,7 @@ fn bound<F: LossFloat>(case: &Case<F>, f: &Facts<F>, m: Method) -> f64 {
         Method::ForwardBackward | Method::ForwardBackwardInto => (k * lrow + grow) * inv,
         Method::PerTarget => lrow,
         Method::PerTargetBackward => grow * umax,
+        Method::ForwardGradHess => (k * lrow + grow * (gamma + 2.0) * (z + c.ln() + 2.0)) * inv,
     }
 }
 

@@ -8,19 +8,28 @@ use super::Consts;
 use crate::kernel::chunks::Work;
 use crate::kernel::float::LossFloat;
 use crate::kernel::label::{Label, Labels};
-use crate::kernel::level::Fallback;
+use crate::kernel::level::{dispatch_levels, Fallback, Level};
 use crate::kernel::softmax::spec::Weights;
 use crate::kernel::Upstream;
 
 /// Elements per block of rows (`M = 1`).
 const BLOCK: usize = 2048;
 
+dispatch_levels! {
+    /// NLL on one chunk at the given level.
+    fn run_level<F>(k: &Consts<'_, F>, c: usize, m: usize, w: Work<'_, '_, '_, F>) -> Result<f64, Fallback> {
+        generic => run(k, c, m, w),
+        avx2 => run(k, c, m, w),
+        avx512 => run(k, c, m, w),
+    }
+}
+
 /// NLL over a sub-batch of `w.n` items with `C` classes and `M` positions.
 /// The label type is matched once here: the per-position loop is compiled
 /// for each (it reads one target per position and nothing else, so a
 /// conversion step would cost as much as the loop).
 #[inline(always)]
-pub(crate) fn run<F: LossFloat>(
+fn run<F: LossFloat>(
     k: &Consts<'_, F>,
     c: usize,
     m: usize,

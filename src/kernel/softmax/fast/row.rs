@@ -5,7 +5,6 @@
 use super::avx512;
 use super::{Consts, LANES, SCRATCH};
 use crate::kernel::float::LossFloat;
-use crate::kernel::label::Labels;
 use crate::kernel::level::{exp, Fallback};
 use crate::kernel::softmax::spec::{SoftmaxKind, Weights};
 use crate::kernel::Outputs;
@@ -165,7 +164,7 @@ pub(crate) fn rows<F: LossFloat, const FMA: bool, const W512: bool>(
     k: &Consts<'_, F>,
     c: usize,
     z: &[F],
-    t: Labels<'_>,
+    t: &[usize],
     r0: usize,
     nr: usize,
     out: &mut Outputs<'_, '_, F>,
@@ -192,7 +191,7 @@ pub(crate) fn rows<F: LossFloat, const FMA: bool, const W512: bool>(
         if j + 1 < nr {
             m_next = max_of::<F, W512>(&z[(r + 1) * c..(r + 2) * c]);
         }
-        let y = t.key(r);
+        let y = t[j];
         valid[j] = k.ignore != Some(y);
         if !valid[j] {
             if !all_finite(zr) {
@@ -292,7 +291,7 @@ pub(crate) fn rows<F: LossFloat, const FMA: bool, const W512: bool>(
             let g = &mut g[r * c..(r + 1) * c];
             let (aj, bj) = (a[j], s[j] * b);
             rescale::<F, FMA, W512>(g, aj, bj, k.w);
-            let y = t.key(r);
+            let y = t[j];
             g[y] = g[y] + d[j];
         }
     }
