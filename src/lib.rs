@@ -182,6 +182,8 @@
 
 mod builder;
 mod call;
+#[cfg(feature = "candle")]
+pub mod candle;
 pub mod class_weight;
 mod error;
 mod kernel;
