@@ -245,3 +245,140 @@ fn bad_input_is_a_candle_error_not_a_panic() {
         .forward_tensor(&nan, &Tensor::new(&[0_u32, 1], &CPU).expect("t"))
         .is_err());
 }
+
+/// `(loss, grad)` of the device path (`forward_tensor_ops`) on the CPU.
+fn through_ops<F: LossFloat + candle_core::WithDType>(
+    loss: &impl CandleLoss,
+    x: &ArrayD<F>,
+    t: &Tensor,
+    mask: Option<&Tensor>,
+    scale: f64,
+) -> (F, ArrayD<F>) {
+    through_candle(|x| loss.forward_tensor_ops(x, t, mask), x, scale)
+}
+
+fn close<F: LossFloat>(name: &str, (l, g): (F, ArrayD<F>), (l2, g2): (F, ArrayD<F>), rel: f64) {
+    let scale = g2.iter().fold(1e-30_f64, |m, v| m.max(v.to_f64_().abs()));
+    assert!(
+        (l.to_f64_() - l2.to_f64_()).abs() <= rel * l2.to_f64_().abs().max(1e-30),
+        "{name}: loss {l:?} vs {l2:?}"
+    );
+    for (a, b) in g.iter().zip(g2.iter()) {
+        assert!(
+            (a.to_f64_() - b.to_f64_()).abs() <= rel * scale,
+            "{name}: grad {a:?} vs {b:?}"
+        );
+        assert!(a.is_finite(), "{name}: non-finite gradient");
+    }
+}
+
+fn device_path_case<F: LossFloat + candle_core::WithDType>(shape: &[usize], rel: f64) {
+    let mut x = logits::<F>(shape);
+    // One position with p_t = 1 in floating point: fractional gamma's hard case.
+    if let Some(v) = x.iter_mut().next() {
+        *v = F::from_f64_(60.0);
+    }
+    let c = shape[1];
+    let mut ps = shape.to_vec();
+    ps.remove(1);
+    let t = ArrayD::from_shape_fn(IxDyn(&ps), |i| {
+        let v = (i.slice().iter().sum::<usize>() % c) as i64;
+        if v == 1 {
+            -100
+        } else {
+            v
+        }
+    });
+    let tt = tensor_i64(&t);
+    let alpha: Vec<f64> = (0..c).map(|k| 0.5 + k as f64 * 0.25).collect();
+    for red in [Reduction::Sum, Reduction::Mean, Reduction::WeightedMean] {
+        for gamma in [0.0, 0.5, 2.0] {
+            let focal = FocalLoss::new(gamma)
+                .and_then(|f| f.with_alpha(&alpha))
+                .expect("valid")
+                .with_ignore_index(-100)
+                .with_reduction(red);
+            close(
+                "focal ops",
+                through_ops(&focal, &x, &tt, None, 3.0),
+                through_candle(|x| focal.forward_tensor(x, &tt), &x, 3.0),
+                rel,
+            );
+        }
+        let ce = CrossEntropyLoss::new()
+            .with_weight(&alpha)
+            .expect("valid")
+            .with_ignore_index(-100)
+            .with_reduction(red);
+        close(
+            "ce ops",
+            through_ops(&ce, &x, &tt, None, 1.0),
+            through_candle(|x| ce.forward_tensor(x, &tt), &x, 1.0),
+            rel,
+        );
+        let nll = NllLoss::new()
+            .with_weight(&alpha)
+            .expect("valid")
+            .with_ignore_index(-100)
+            .with_reduction(red);
+        close(
+            "nll ops",
+            through_ops(&nll, &x, &tt, None, 1.0),
+            through_candle(|x| nll.forward_tensor(x, &tt), &x, 1.0),
+            rel,
+        );
+        let y = x.mapv(|v| F::from_f64_(f64::from(u8::from(v.to_f64_() > 1.0))));
+        let ty = tensor(&y);
+        let mask = Tensor::from_vec(
+            (0..x.len())
+                .map(|i| u8::from(i % 7 == 3))
+                .collect::<Vec<u8>>(),
+            shape,
+            &CPU,
+        )
+        .expect("mask");
+        for gamma in [0.0, 0.5, 2.0] {
+            let sfl = SigmoidFocalLoss::new(gamma)
+                .and_then(|f| f.with_alpha_scalar(0.25))
+                .and_then(|f| f.with_label_smoothing(0.1))
+                .expect("valid")
+                .with_reduction(red);
+            close(
+                "sigmoid ops",
+                through_ops(&sfl, &x, &ty, Some(&mask), 0.5),
+                through_candle(|x| sfl.forward_tensor_masked(x, &ty, &mask), &x, 0.5),
+                rel,
+            );
+        }
+        let pw: Vec<f64> = (0..c).map(|k| 1.0 + k as f64).collect();
+        let bce = BceWithLogitsLoss::new()
+            .with_pos_weight(&pw)
+            .expect("valid")
+            .with_reduction(red);
+        close(
+            "bce ops",
+            through_ops(&bce, &x, &ty, None, 1.0),
+            through_candle(|x| bce.forward_tensor(x, &ty), &x, 1.0),
+            rel,
+        );
+    }
+}
+
+#[test]
+fn the_device_path_equals_the_fused_path_on_the_cpu() {
+    for shape in [&[6, 4][..], &[3, 5, 2, 3]] {
+        device_path_case::<f64>(shape, 1e-10);
+        device_path_case::<f32>(shape, 1e-5);
+    }
+    // Unsupported on the device path: an error, not a wrong answer.
+    let x = tensor(&logits::<f32>(&[3, 4]));
+    let t = Tensor::new(&[0_u32, 1, 2], &CPU).expect("t");
+    let ce = CrossEntropyLoss::new()
+        .with_label_smoothing(0.1)
+        .expect("valid");
+    assert!(ce.forward_tensor_ops(&x, &t, None).is_err());
+    let bad = Tensor::new(&[0_u32, 7, 2], &CPU).expect("t");
+    assert!(CrossEntropyLoss::new()
+        .forward_tensor_ops(&x, &bad, None)
+        .is_err());
+}
