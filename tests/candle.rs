@@ -316,6 +316,55 @@ fn device_path_case<F: LossFloat + candle_core::WithDType>(shape: &[usize], rel:
             through_candle(|x| ce.forward_tensor(x, &tt), &x, 1.0),
             rel,
         );
+        let probs = x.mapv(|v| F::from_f64_((v.to_f64_() + 5.0) / 10.0));
+        let tp = tensor(&probs);
+        for gamma in [None, Some(0.5), Some(2.0)] {
+            for eps in [0.0, 0.1] {
+                match gamma {
+                    None => {
+                        let ce = CrossEntropyLoss::new()
+                            .with_weight(&alpha)
+                            .expect("valid")
+                            .with_ignore_index(-100)
+                            .with_label_smoothing(eps)
+                            .expect("valid")
+                            .with_reduction(red);
+                        close(
+                            "ce smooth ops",
+                            through_ops(&ce, &x, &tt, None, 1.0),
+                            through_candle(|x| ce.forward_tensor(x, &tt), &x, 1.0),
+                            rel,
+                        );
+                        close(
+                            "ce probs ops",
+                            through_ops(&ce, &x, &tp, None, 1.0),
+                            through_candle(|x| ce.forward_tensor(x, &tp), &x, 1.0),
+                            rel,
+                        );
+                    }
+                    Some(g) => {
+                        let f = FocalLoss::new(g)
+                            .and_then(|f| f.with_alpha(&alpha))
+                            .and_then(|f| f.with_label_smoothing(eps))
+                            .expect("valid")
+                            .with_ignore_index(-100)
+                            .with_reduction(red);
+                        close(
+                            "focal smooth ops",
+                            through_ops(&f, &x, &tt, None, 2.0),
+                            through_candle(|x| f.forward_tensor(x, &tt), &x, 2.0),
+                            rel,
+                        );
+                        close(
+                            "focal probs ops",
+                            through_ops(&f, &x, &tp, None, 2.0),
+                            through_candle(|x| f.forward_tensor(x, &tp), &x, 2.0),
+                            rel,
+                        );
+                    }
+                }
+            }
+        }
         let nll = NllLoss::new()
             .with_weight(&alpha)
             .expect("valid")
@@ -370,13 +419,12 @@ fn the_device_path_equals_the_fused_path_on_the_cpu() {
         device_path_case::<f64>(shape, 1e-10);
         device_path_case::<f32>(shape, 1e-5);
     }
-    // Unsupported on the device path: an error, not a wrong answer.
+    // Bad input on the device path: an error, not a wrong answer.
     let x = tensor(&logits::<f32>(&[3, 4]));
-    let t = Tensor::new(&[0_u32, 1, 2], &CPU).expect("t");
-    let ce = CrossEntropyLoss::new()
-        .with_label_smoothing(0.1)
-        .expect("valid");
-    assert!(ce.forward_tensor_ops(&x, &t, None).is_err());
+    let negative = Tensor::new(&[[0.5_f32, -0.1, 0.3, 0.3]; 3], &CPU).expect("t");
+    assert!(CrossEntropyLoss::new()
+        .forward_tensor_ops(&x, &negative, None)
+        .is_err());
     let bad = Tensor::new(&[0_u32, 7, 2], &CPU).expect("t");
     assert!(CrossEntropyLoss::new()
         .forward_tensor_ops(&x, &bad, None)

@@ -9,9 +9,9 @@
 //! `value + Σ x G - stop(Σ x G)`, whose value is `value` and whose gradient
 //! with respect to `x` is exactly `G` (times the upstream gradient).
 //!
-//! Covered: class-index targets without label smoothing for the softmax
-//! losses, and every sigmoid-loss option. Label smoothing and probability
-//! targets on a device are an error for now.
+//! Covered: every option of every loss (class-index and probability
+//! targets, label smoothing, weights / alpha, ignore index / masks, every
+//! reduction).
 
 use crate::{
     BceWithLogitsLoss, CrossEntropyLoss, FocalLoss, LossError, NllLoss, Reduction, SigmoidFocalLoss,
@@ -209,54 +209,133 @@ impl<'l> Settings<'l, Sigmoid<'l>> for BceWithLogitsLoss {
 
 /// The softmax losses on class-index targets (no ignore mask: they ignore
 /// by class index).
+/// Validated class-index targets as row indices (ignored ones replaced by
+/// class 0) and the 0 / 1 validity of each row.
+fn index_targets(s: &Softmax<'_>, t: &Tensor, xr: &Tensor, dt: DType) -> Result<(Tensor, Tensor)> {
+    let (n, c) = xr.dims2()?;
+    let t = t.flatten_all()?.to_dtype(DType::I64)?;
+    if t.elem_count() != n {
+        return Err(LossError::ShapeMismatch {
+            what: "targets",
+            expected: vec![n],
+            actual: t.dims().to_vec(),
+        }
+        .into());
+    }
+    let valid = match s.ignore.and_then(|v| i64::try_from(v).ok()) {
+        Some(ig) => t.ne(ig)?,
+        None => t.ones_like()?.to_dtype(DType::U8)?,
+    };
+    let ts = valid.where_cond(&t, &t.zeros_like()?)?;
+    // Targets out of range (one scalar to the host).
+    let bad = (ts.lt(0_i64)?.to_dtype(DType::F32)? + ts.ge(c as i64)?.to_dtype(DType::F32)?)?;
+    if bad.max_all()?.to_scalar::<f32>()? > 0.0 {
+        return Err(unsupported("class indices in 0..C (or the ignore index)"));
+    }
+    Ok((ts, valid.to_dtype(dt)?))
+}
+
+/// Errors unless the targets `t` have the logits' shape.
+fn same_shape(t: &Tensor, x: &Tensor) -> Result<()> {
+    if t.dims() == x.dims() {
+        return Ok(());
+    }
+    Err(LossError::ShapeMismatch {
+        what: "targets",
+        expected: x.dims().to_vec(),
+        actual: t.dims().to_vec(),
+    }
+    .into())
+}
+
+/// `log_softmax` of rows, stable (max-shifted), tracked by autograd.
+fn log_softmax(xr: &Tensor) -> Result<Tensor> {
+    let m = xr.max_keepdim(1)?.detach();
+    let sh = xr.broadcast_sub(&m)?;
+    let lse = sh.exp()?.sum_keepdim(1)?.log()?;
+    sh.broadcast_sub(&lse)
+}
+
+/// Cross-entropy and focal loss with per-class target mass: label
+/// smoothing on class indices, or probability targets (`t'` as in the
+/// crate). Focal loss's gradient `G_k = g_k - p_k Σ_c g_c`,
+/// `g_c = a_c q_c^gamma (gamma p_c r_c - 1)`, with `q_c = 1 - p_c`, except
+/// for the most probable class, whose `q` is the other classes' mass.
+fn soft(s: &Softmax<'_>, x: &Tensor, t: &Tensor) -> Result<Tensor> {
+    if s.nll {
+        return Err(super::not_index().into());
+    }
+    let dt = compute_dtype(x);
+    let xr = rows(&x.to_dtype(dt)?)?;
+    let (n, c) = xr.dims2()?;
+    let w = per_class(s.weight, s.scalar, c, &xr, dt)?.unsqueeze(0)?;
+    let eps = s.smoothing;
+    let spread = |m: Tensor| (m * (1.0 - eps))? + eps / c as f64;
+    let (tp, validf, wsum) = if matches!(t.dtype(), DType::U8 | DType::U32 | DType::I64) {
+        let (ts, validf) = index_targets(s, t, &xr, dt)?;
+        let classes = Tensor::arange(0_i64, c as i64, xr.device())?.unsqueeze(0)?;
+        let onehot = classes.broadcast_eq(&ts.unsqueeze(1)?)?.to_dtype(dt)?;
+        let tp = spread(onehot)?.broadcast_mul(&validf.unsqueeze(1)?)?;
+        // WeightedMean divides by Σ w[y] even with smoothing (PyTorch).
+        let wsum = (w.squeeze(0)?.index_select(&ts, 0)? * &validf)?.sum_all()?;
+        (tp, validf, wsum)
+    } else {
+        same_shape(t, x)?;
+        let tr = rows(&t.to_dtype(dt)?)?;
+        let ok = (tr.ge(0.0_f64)?.to_dtype(DType::F32)?
+            * tr.lt(f64::INFINITY)?.to_dtype(DType::F32)?)?;
+        if ok.min_all()?.to_scalar::<f32>()? < 1.0 {
+            return Err(unsupported("finite, non-negative probabilities"));
+        }
+        let tp = spread(tr)?;
+        let wsum = tp.broadcast_mul(&w)?.sum_all()?;
+        (tp, Tensor::ones(n, dt, xr.device())?, wsum)
+    };
+    let a = tp.broadcast_mul(&w)?;
+    let lp = log_softmax(&xr)?;
+    let d = denominator(s.reduction, &validf.sum_all()?, &wsum)?;
+    let Some(gamma) = s.gamma else {
+        return ((a * lp)?.sum_all()?.neg()? / d)?.to_dtype(x.dtype());
+    };
+    let lp = lp.detach();
+    let p = lp.exp()?;
+    let top = p.argmax_keepdim(1)?.to_dtype(DType::I64)?;
+    let classes = Tensor::arange(0_i64, c as i64, xr.device())?.unsqueeze(0)?;
+    let is_top = classes.broadcast_eq(&top)?;
+    let rest = (&p * is_top.to_dtype(dt)?.affine(-1.0, 1.0)?)?.sum_keepdim(1)?;
+    let q = is_top.where_cond(&rest.broadcast_as((n, c))?, &p.affine(-1.0, 1.0)?)?;
+    let md = if gamma == 0.0 {
+        q.ones_like()?
+    } else {
+        q.powf(gamma)?
+    };
+    let value = ((&a * &md)? * &lp)?.sum_all()?.neg()?.broadcast_div(&d)?;
+    let r = q
+        .gt(0.0_f64)?
+        .where_cond(&(&lp / &q)?, &q.ones_like()?.neg()?)?;
+    let gf = (&md * (((&p * r)? * gamma)? - 1.0)?)?;
+    let gc = (a * gf)?;
+    let g = (&gc - p.broadcast_mul(&gc.sum_keepdim(1)?)?)?.broadcast_div(&d)?;
+    attach(&value, &xr, &g)?.to_dtype(x.dtype())
+}
+
 impl Composed for Softmax<'_> {
     fn compose(&self, x: &Tensor, t: &Tensor, mask: Option<&Tensor>) -> Result<Tensor> {
         if mask.is_some() {
             return Err(super::no_mask().into());
         }
         let s = self;
-        if s.smoothing != 0.0 {
-            return Err(unsupported("no label smoothing on a device yet"));
-        }
-        if !matches!(t.dtype(), DType::U8 | DType::U32 | DType::I64) {
-            return Err(unsupported(
-                "class-index targets on a device (probabilities: not yet)",
-            ));
+        let index = matches!(t.dtype(), DType::U8 | DType::U32 | DType::I64);
+        if s.smoothing != 0.0 || !index {
+            return soft(s, x, t);
         }
         let dt = compute_dtype(x);
         let xr = rows(&x.to_dtype(dt)?)?;
         let c = xr.dim(1)?;
-        let t = t.flatten_all()?.to_dtype(DType::I64)?;
-        if t.elem_count() != xr.dim(0)? {
-            return Err(LossError::ShapeMismatch {
-                what: "targets",
-                expected: vec![xr.dim(0)?],
-                actual: t.dims().to_vec(),
-            }
-            .into());
-        }
-        let valid = match s.ignore.and_then(|v| i64::try_from(v).ok()) {
-            Some(ig) => t.ne(ig)?,
-            None => t.ones_like()?.to_dtype(DType::U8)?,
-        };
-        let zero_t = t.zeros_like()?;
-        let ts = valid.where_cond(&t, &zero_t)?;
-        // Targets out of range (one scalar to the host).
-        let bad = (ts.lt(0_i64)?.to_dtype(DType::F32)? + ts.ge(c as i64)?.to_dtype(DType::F32)?)?;
-        if bad.max_all()?.to_scalar::<f32>()? > 0.0 {
-            return Err(unsupported("class indices in 0..C (or the ignore index)"));
-        }
-        let validf = valid.to_dtype(dt)?;
+        let (ts, validf) = index_targets(s, t, &xr, dt)?;
         let w = per_class(s.weight, s.scalar, c, &xr, dt)?;
         let wy = (w.index_select(&ts, 0)? * &validf)?;
-        let lp = if s.nll {
-            xr.clone()
-        } else {
-            let m = xr.max_keepdim(1)?.detach();
-            let sh = xr.broadcast_sub(&m)?;
-            let lse = sh.exp()?.sum_keepdim(1)?.log()?;
-            sh.broadcast_sub(&lse)?
-        };
+        let lp = if s.nll { xr.clone() } else { log_softmax(&xr)? };
         let lpy = lp.gather(&ts.unsqueeze(1)?, 1)?.squeeze(1)?;
         let count = validf.sum_all()?;
         let d = denominator(s.reduction, &count, &wy.sum_all()?)?;
@@ -295,14 +374,7 @@ impl Composed for Sigmoid<'_> {
         let dt = compute_dtype(x);
         let xf = x.to_dtype(dt)?;
         let y = y.to_dtype(dt)?;
-        if y.dims() != xf.dims() {
-            return Err(LossError::ShapeMismatch {
-                what: "targets",
-                expected: xf.dims().to_vec(),
-                actual: y.dims().to_vec(),
-            }
-            .into());
-        }
+        same_shape(&y, &xf)?;
         let valid = match mask {
             Some(m) => m.eq(0_u8)?,
             None => y.ones_like()?.to_dtype(DType::U8)?,

@@ -18,9 +18,8 @@
 //! candle-core ops and attaches the crate's exact gradient (computed with
 //! the same stable formulas, so fractional `gamma` stays finite at
 //! `p_t = 1`), without copying to the host: see
-//! [`CandleLoss::forward_tensor_ops`]. That path covers class-index targets
-//! without label smoothing for the softmax losses, and every sigmoid-loss
-//! option; it is tested on the CPU against the fused path.
+//! [`CandleLoss::forward_tensor_ops`]. That path covers every option of
+//! every loss; it is tested on the CPU against the fused path.
 //!
 //! ```
 //! use candle_core::{Device, Tensor, Var};
@@ -140,15 +139,13 @@ pub trait CandleLoss: Clone + Send + Sync + 'static + private::Sealed {
     /// The device path: the loss composed from candle-core ops with the
     /// crate's exact gradient attached, on any device without copying to
     /// the host (what [`forward_tensor`](Self::forward_tensor) runs for
-    /// tensors not on the CPU; callable on the CPU to compare). Softmax
-    /// losses: class-index targets without label smoothing. Equal to the
-    /// fused CPU path to rounding.
+    /// tensors not on the CPU; callable on the CPU to compare). Every option
+    /// of every loss; equal to the fused CPU path to rounding.
     ///
     /// # Errors
     ///
-    /// As [`forward_tensor`](Self::forward_tensor) (without positions:
-    /// locating a bad target would copy the targets to the host), and
-    /// label smoothing or probability targets for a softmax loss.
+    /// As [`forward_tensor`](Self::forward_tensor), without positions:
+    /// locating a bad target would copy the targets to the host.
     ///
     /// # Examples
     ///
