@@ -1,5 +1,6 @@
 //! Per-step loss + gradient time, single thread, `f32`: this crate through
-//! the candle adapter (`forward_tensor` + `backward()` on a `Var`), the
+//! the candle adapter (`forward_tensor` + `backward()` on a `Var`; and the
+//! op alone, `forward_tensor` without `backward()`), the
 //! crate on ndarray (`forward_backward_into`), and cross-entropy / focal
 //! loss composed from candle-core ops (log-softmax by hand, autograd).
 //!
@@ -66,8 +67,8 @@ fn main() -> Result<(), Box<dyn Error>> {
         &[8, 19, 128, 128],
     ];
     println!(
-        "{:<18} {:>10} {:>10} {:>10} {:>12} {:>12}",
-        "shape", "loss", "adapter", "ndarray", "candle ops", "adapter/nd"
+        "{:<18} {:>10} {:>10} {:>10} {:>10} {:>12} {:>12}",
+        "shape", "loss", "adapter", "op only", "ndarray", "candle ops", "adapter/nd"
     );
     for shape in shapes {
         let c = shape[1];
@@ -110,6 +111,15 @@ fn main() -> Result<(), Box<dyn Error>> {
                 std::hint::black_box(g.get(&x));
                 Ok(())
             })?;
+            // The op alone: the fused forward (loss and gradient), no backward.
+            let op = median_ms(reps, || {
+                let l = match gamma {
+                    None => ce.forward_tensor(x.as_tensor(), &t)?,
+                    Some(_) => focal.forward_tensor(x.as_tensor(), &t)?,
+                };
+                std::hint::black_box(l);
+                Ok(())
+            })?;
             let nd = median_ms(reps, || {
                 let l = match gamma {
                     None => ce.forward_backward_into(&xa, &ta, &mut grad)?,
@@ -125,7 +135,7 @@ fn main() -> Result<(), Box<dyn Error>> {
                 Ok(())
             })?;
             println!(
-                "{:<18} {name:>10} {adapter:>8.2}ms {nd:>8.2}ms {ops:>10.2}ms {:>11.2}x",
+                "{:<18} {name:>10} {adapter:>8.2}ms {op:>8.2}ms {nd:>8.2}ms {ops:>10.2}ms {:>11.2}x",
                 format!("{shape:?}"),
                 adapter / nd
             );
