@@ -10,8 +10,13 @@
 //! Every loss has the same methods: `forward` (the reduced loss),
 //! `forward_backward` (loss and gradient in one pass),
 //! `forward_backward_into` (gradient into a caller's buffer, no heap
-//! allocation), `per_target` (PyTorch's `reduction='none'`) and
-//! `per_target_backward` (its vector-Jacobian product).
+//! allocation), `per_target` (PyTorch's `reduction='none'`),
+//! `per_target_backward` (its vector-Jacobian product), and
+//! `forward_grad_hess` / `forward_grad_hess_into` (the exact diagonal of the
+//! Hessian too, for gradient boosting). Optional features put them into
+//! other frameworks: `candle` (module `focal_loss::candle`: the losses as
+//! candle graph nodes) and `perpetual` (module `focal_loss::perpetual`: a
+//! gradient-boosting objective).
 //!
 //! ## Class weights with focal loss
 //!
