@@ -212,6 +212,19 @@ fn string_labels_with_str_classes() {
     let want = compute_class_weight(&ClassWeight::Balanced, &classes, &y_str, None);
     let got = compute_class_weight_str(&ClassWeight::<&str>::Balanced, &classes, &y, None);
     assert_eq!(want, got);
+    // compute_class_weight itself takes String labels for &str classes.
+    assert_eq!(
+        compute_class_weight(&ClassWeight::Balanced, &classes, &y, None),
+        want
+    );
+    let e = compute_class_weight(&ClassWeight::Uniform, &["a", "b"], &y, None);
+    assert_eq!(
+        e,
+        Err(LossError::LabelNotInClasses {
+            label: "\"c\"".into(),
+            position: vec![3]
+        })
+    );
     let map = BTreeMap::from([("a".to_string(), 0.5), ("c".to_string(), 4.0)]);
     let got = compute_class_weight_str(&ClassWeight::Custom(map), &classes, &y, None);
     assert_eq!(got, Ok(vec![0.5, 1.0, 4.0]));

@@ -27,21 +27,60 @@ pub(super) fn class_index<T: Ord + Debug>(classes: &[T]) -> Result<BTreeMap<&T, 
     Ok(lookup)
 }
 
+/// A label that can be looked up among classes of type `T`: a `T` itself,
+/// or a `String` among `&str` classes (labels read from a file, classes
+/// written in the code). Sealed.
+///
+/// # Examples
+///
+/// ```
+/// use focal_loss::class_weight::{compute_class_weight, ClassWeight};
+///
+/// let y: Vec<String> = ["cat", "cat", "cat", "dog"].iter().map(|s| s.to_string()).collect();
+/// let w = compute_class_weight(&ClassWeight::Balanced, &["cat", "dog"], &y, None)?;
+/// assert_eq!(w, vec![4.0 / 6.0, 2.0]);
+/// # Ok::<(), focal_loss::LossError>(())
+/// ```
+pub trait ClassLabel<T>: Debug + sealed::Sealed<T> {
+    /// This label's class index in `lookup`, if it is a class.
+    #[doc(hidden)]
+    fn find(&self, lookup: &BTreeMap<&T, usize>) -> Option<usize>;
+}
+
+mod sealed {
+    pub trait Sealed<T> {}
+    impl<T: Ord> Sealed<T> for T {}
+    impl Sealed<&str> for String {}
+}
+
+impl<T: Ord + Debug> ClassLabel<T> for T {
+    fn find(&self, lookup: &BTreeMap<&T, usize>) -> Option<usize> {
+        lookup.get(self).copied()
+    }
+}
+
+impl<'a> ClassLabel<&'a str> for String {
+    fn find(&self, lookup: &BTreeMap<&&'a str, usize>) -> Option<usize> {
+        // The map is covariant in its keys: look up with this label's lifetime.
+        let lookup: &BTreeMap<&&str, usize> = lookup;
+        lookup.get(&self.as_str()).copied()
+    }
+}
+
 /// The class index of every label.
 ///
 /// # Errors
 ///
 /// [`LossError::LabelNotInClasses`] naming the first label that is not a class.
-pub(super) fn index_labels<T: Ord + Debug>(
+pub(super) fn index_labels<T: Ord + Debug, Y: ClassLabel<T>>(
     lookup: &BTreeMap<&T, usize>,
-    y: &[T],
+    y: &[Y],
 ) -> Result<Vec<usize>, LossError> {
     y.iter()
         .enumerate()
         .map(|(i, label)| {
-            lookup
-                .get(label)
-                .copied()
+            label
+                .find(lookup)
                 .ok_or_else(|| LossError::LabelNotInClasses {
                     label: format!("{label:?}"),
                     position: vec![i],

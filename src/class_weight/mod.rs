@@ -79,6 +79,7 @@ mod sklearn;
 mod weighting;
 mod wide;
 
+pub use labels::ClassLabel;
 pub use multilabel::pos_weight;
 pub use sample::{compute_sample_weight, compute_sample_weight_multi, SampleClassWeight};
 pub use schemes::{Scheme, ENET_C};

@@ -5,7 +5,7 @@ use std::borrow::Borrow;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Debug;
 
-use super::labels::{class_index, index_labels};
+use super::labels::{class_index, index_labels, ClassLabel};
 use super::Weighting;
 use crate::error::LossError;
 
@@ -48,7 +48,8 @@ pub enum ClassWeight<T> {
 /// - `Uniform`: 1 for every class.
 ///
 /// `classes` must list every label in `y` (any order, no duplicates); labels
-/// may be any ordered type (`usize`, `i64`, `&str`, `String`, ..).
+/// may be any ordered type (`usize`, `i64`, `&str`, `String`, ..), and `y`
+/// may hold `String` labels for `&str` classes ([`ClassLabel`](super::ClassLabel)).
 /// `sample_weight` is only used by `Balanced` (and, as in scikit-learn, not
 /// checked otherwise).
 ///
@@ -92,10 +93,10 @@ pub enum ClassWeight<T> {
 /// assert_eq!(e, Err(LossError::ClassNotInLabels { class: "2".into(), index: 2 }));
 /// # Ok::<(), LossError>(())
 /// ```
-pub fn compute_class_weight<T: Ord + Debug>(
+pub fn compute_class_weight<T: Ord + Debug, Y: ClassLabel<T>>(
     class_weight: &ClassWeight<T>,
     classes: &[T],
-    y: &[T],
+    y: &[Y],
     sample_weight: Option<&[f64]>,
 ) -> Result<Vec<f64>, LossError> {
     class_weight_of(Spec::from(class_weight), classes, y, sample_weight)
@@ -166,15 +167,16 @@ impl<'a, T> From<&'a ClassWeight<T>> for Spec<'a, T> {
 }
 
 /// [`compute_class_weight`] for classes and labels held as `T` or `&T`.
-pub(super) fn class_weight_of<T, U>(
+pub(super) fn class_weight_of<T, U, Y>(
     spec: Spec<'_, T>,
     classes: &[U],
-    y: &[U],
+    y: &[Y],
     sample_weight: Option<&[f64]>,
 ) -> Result<Vec<f64>, LossError>
 where
     T: Ord + Debug,
     U: Ord + Debug + Borrow<T>,
+    Y: ClassLabel<U>,
 {
     match spec {
         Spec::Balanced => Weighting::default().from_classes(classes, y, sample_weight),

@@ -3,7 +3,7 @@
 
 use std::fmt::Debug;
 
-use super::labels::{class_index, index_labels, weighted_counts};
+use super::labels::{class_index, index_labels, weighted_counts, ClassLabel};
 use super::wide::Wide;
 use super::{Normalization, Scheme, ZeroFrequency};
 use crate::error::LossError;
@@ -234,10 +234,10 @@ impl Weighting {
     /// assert_eq!(w, vec![1.0, 1.0]);
     /// # Ok::<(), focal_loss::LossError>(())
     /// ```
-    pub fn from_classes<T: Ord + Debug>(
+    pub fn from_classes<T: Ord + Debug, Y: ClassLabel<T>>(
         &self,
         classes: &[T],
-        y: &[T],
+        y: &[Y],
         sample_weight: Option<&[f64]>,
     ) -> Result<Vec<f64>, LossError> {
         let lookup = class_index(classes)?;
