@@ -50,17 +50,8 @@ struct Case {
     ptb_want: ArrayD<f64>,
 }
 
-fn reduction(s: &str) -> Reduction {
-    match s {
-        "sum" => Reduction::Sum,
-        "mean" => Reduction::Mean,
-        "weighted_mean" => Reduction::WeightedMean,
-        other => panic!("unknown reduction {other}"),
-    }
-}
-
 fn build_loss(name: &str, kind: &str, p: &Value) -> Loss {
-    let red = reduction(p["reduction"].as_str().expect("reduction"));
+    let red = common::reduction(p["reduction"].as_str().expect("reduction"));
     let ignore = p["ignore_index"].as_u64().map(|i| i as usize);
     let eps = common::num(&p["label_smoothing"]);
     let weight = (!p["weight"].is_null()).then(|| common::nums(&p["weight"]));

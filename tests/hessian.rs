@@ -13,29 +13,9 @@ use focal_loss::{
     BceWithLogitsLoss, CrossEntropyLoss, FocalLoss, LossError, Masked, NllLoss, Probs, Reduction,
     SigmoidFocalLoss,
 };
-use ndarray::{array, Array2, ArrayD, IxDyn};
+use ndarray::{array, Array2, ArrayD};
 use proptest::prelude::*;
 use serde_json::Value;
-
-fn arr<T: Clone>(v: &Value, f: impl Fn(&Value) -> T) -> ArrayD<T> {
-    let shape: Vec<usize> = v["shape"]
-        .as_array()
-        .expect("shape")
-        .iter()
-        .map(|x| x.as_u64().expect("dim") as usize)
-        .collect();
-    let data: Vec<T> = v["data"].as_array().expect("data").iter().map(f).collect();
-    ArrayD::from_shape_vec(IxDyn(&shape), data).expect("shape matches data")
-}
-
-fn reduction(s: &str) -> Reduction {
-    match s {
-        "sum" => Reduction::Sum,
-        "mean" => Reduction::Mean,
-        "weighted_mean" => Reduction::WeightedMean,
-        other => panic!("unknown reduction {other}"),
-    }
-}
 
 type Out = Result<(f64, ArrayD<f64>, ArrayD<f64>), LossError>;
 
@@ -43,14 +23,13 @@ type Out = Result<(f64, ArrayD<f64>, ArrayD<f64>), LossError>;
 fn run(case: &Value) -> Out {
     let p = &case["params"];
     let inp = &case["inputs"];
-    let x = arr(&inp["logits"], |v| v.as_f64().expect("f64"));
-    let red = reduction(p["reduction"].as_str().expect("reduction"));
+    let x = common::array_f64(&inp["logits"]);
+    let red = common::reduction(p["reduction"].as_str().expect("reduction"));
     let vec_of = |k: &str| (!p[k].is_null()).then(|| common::nums(&p[k]));
     let eps = common::num(&p["label_smoothing"]);
     let gamma = p["gamma"].as_f64();
-    let idx = (!inp["targets"].is_null())
-        .then(|| arr(&inp["targets"], |v| v.as_u64().expect("index") as usize));
-    let probs = (!inp["probs"].is_null()).then(|| arr(&inp["probs"], |v| v.as_f64().expect("p")));
+    let idx = (!inp["targets"].is_null()).then(|| common::array_usize(&inp["targets"]));
+    let probs = (!inp["probs"].is_null()).then(|| common::array_f64(&inp["probs"]));
     macro_rules! softmax_call {
         ($loss:expr) => {{
             let loss = $loss;
@@ -102,9 +81,8 @@ fn run(case: &Value) -> Out {
             softmax_call!(l)
         }
         kind @ ("bce" | "sigmoid_focal") => {
-            let y = arr(&inp["binary"], |v| v.as_f64().expect("y"));
-            let mask = (!inp["ignore"].is_null())
-                .then(|| arr(&inp["ignore"], |v| v.as_bool().expect("bool")));
+            let y = common::array_f64(&inp["binary"]);
+            let mask = (!inp["ignore"].is_null()).then(|| common::array_bool(&inp["ignore"]));
             macro_rules! sigmoid_call {
                 ($loss:expr) => {{
                     let loss = $loss;
@@ -149,11 +127,6 @@ fn run(case: &Value) -> Out {
     }
 }
 
-/// `|a - b| <= 1e-12 + 1e-10 |b|`, the f64 tolerance of every golden test.
-fn close(a: f64, b: f64) -> bool {
-    (a - b).abs() <= 1e-12 + 1e-10 * b.abs()
-}
-
 #[test]
 fn hessian_matches_pytorch_autograd() {
     let cases = common::fixture("hessian.json");
@@ -171,14 +144,14 @@ fn hessian_matches_pytorch_autograd() {
             }
         };
         let lw = want["loss"].as_f64().expect("loss");
-        if !close(l, lw) {
+        if !common::close_f64(l, lw) {
             failures.push(format!("{name}: loss {l:e} want {lw:e}"));
         }
         for (what, got, w) in [("grad", &g, &want["grad"]), ("hess", &h, &want["hess"])] {
-            let w = arr(w, |v| v.as_f64().expect("f64"));
+            let w = common::array_f64(w);
             assert_eq!(got.shape(), w.shape(), "{name}: {what} shape");
             for (i, (&a, &b)) in got.iter().zip(w.iter()).enumerate() {
-                if !close(a, b) {
+                if !common::close_f64(a, b) {
                     failures.push(format!("{name}: {what}[{i}] {a:e} want {b:e}"));
                 }
             }

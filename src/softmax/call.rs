@@ -4,7 +4,7 @@
 
 use super::targets::{index_stats, TargetView, Targets};
 use crate::call::guard::Magnitudes;
-use crate::call::layout::{check_len, check_shape, flat, geometry, widen};
+use crate::call::layout::{check_len, check_shape, flat, geometry, max_or_one, widen};
 use crate::call::{Call, Laid};
 use crate::error::{unravel, LossError};
 use crate::kernel::float::LossFloat;
@@ -135,7 +135,7 @@ pub(crate) fn prepare<'c, 'a, 'b, F: LossFloat, L: Label>(
     };
     let weight = match w {
         Weights::Uniform(v) => v.to_f64_(),
-        Weights::PerClass(v) => v.iter().fold(0.0_f64, |a, x| a.max(x.to_f64_())),
+        Weights::PerClass(v) => max_or_one(Some(v)),
     };
     let gamma = match cfg.spec.kind {
         SoftmaxKind::Focal { gamma, .. } => gamma.to_f64_(),

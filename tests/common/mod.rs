@@ -6,6 +6,7 @@
 //! `scripts/` with Python's `repr`, so `f64` values round-trip exactly.
 #![allow(dead_code)]
 
+use focal_loss::Reduction;
 use ndarray::{ArrayD, IxDyn};
 use serde_json::Value;
 
@@ -35,15 +36,40 @@ pub fn nums(v: &Value) -> Vec<f64> {
     v.as_array().expect("array").iter().map(num).collect()
 }
 
-/// `{"shape", "data"}` as an `f64` array.
-pub fn array_f64(v: &Value) -> ArrayD<f64> {
+/// The `"shape"` of a fixture array.
+fn shape_of(v: &Value) -> IxDyn {
     let shape: Vec<usize> = v["shape"]
         .as_array()
         .expect("shape")
         .iter()
         .map(|d| d.as_u64().expect("dim") as usize)
         .collect();
-    ArrayD::from_shape_vec(IxDyn(&shape), nums(&v["data"])).expect("shape matches data")
+    IxDyn(&shape)
+}
+
+/// `{"shape", "data"}` as an `f64` array.
+pub fn array_f64(v: &Value) -> ArrayD<f64> {
+    ArrayD::from_shape_vec(shape_of(v), nums(&v["data"])).expect("shape matches data")
+}
+
+/// `{"shape", "data"}` with JSON booleans as a `bool` array.
+pub fn array_bool(v: &Value) -> ArrayD<bool> {
+    let data = v["data"]
+        .as_array()
+        .expect("data")
+        .iter()
+        .map(|b| b.as_bool().expect("bool"));
+    ArrayD::from_shape_vec(shape_of(v), data.collect()).expect("shape matches data")
+}
+
+/// A fixture's reduction name as a [`Reduction`].
+pub fn reduction(s: &str) -> Reduction {
+    match s {
+        "sum" => Reduction::Sum,
+        "mean" => Reduction::Mean,
+        "weighted_mean" => Reduction::WeightedMean,
+        other => panic!("unknown reduction {other}"),
+    }
 }
 
 /// `{"shape", "data"}` as a `usize` array.
