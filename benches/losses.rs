@@ -3,6 +3,10 @@
 //! at the shapes of issue 5, in `f32` and `f64`. Throughput is reported in
 //! logits (elements) per second.
 //!
+//! Two memory floors per shape (`floor/<type>`): `copy` reads the logits and
+//! writes one array of their size (what `forward_backward_into` must move at
+//! least), `copy2` writes two (what `forward_grad_hess_into` must move).
+//!
 //! Run: `cargo bench --bench losses` (add `--features rayon` for the
 //! parallel kernels; filter with e.g. `cargo bench --bench losses -- ce/f32`).
 
@@ -132,6 +136,31 @@ fn bench_dtype<F: LossFloat>(c: &mut Criterion, ty: &str) {
                 Box::new(|g, h| sfl.forward_grad_hess_into(&x, &yb, g, h)),
             ),
         ];
+        // The memory floors of the two methods.
+        let mut group = c.benchmark_group(format!("floor/{ty}"));
+        group.throughput(Throughput::Elements(n));
+        let xs = x.as_slice().expect("standard layout");
+        group.bench_function(BenchmarkId::new("copy", &id), |b| {
+            b.iter(|| {
+                let g = grad.as_slice_mut().expect("standard layout");
+                for (gv, &v) in g.iter_mut().zip(xs) {
+                    *gv = v;
+                }
+                black_box(&grad);
+            })
+        });
+        group.bench_function(BenchmarkId::new("copy2", &id), |b| {
+            b.iter(|| {
+                let g = grad.as_slice_mut().expect("standard layout");
+                let h = hess.as_slice_mut().expect("standard layout");
+                for ((gv, hv), &v) in g.iter_mut().zip(h.iter_mut()).zip(xs) {
+                    *gv = v;
+                    *hv = v;
+                }
+                black_box((&grad, &hess));
+            })
+        });
+        group.finish();
         for (name, run) in &second {
             let mut group = c.benchmark_group(format!("{name}/{ty}"));
             group.throughput(Throughput::Elements(n));

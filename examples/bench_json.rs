@@ -2,7 +2,11 @@
 //! prints one JSON object per line; `scripts/bench_vs_pytorch.py` runs it
 //! next to PyTorch. Also times a plain memory copy of the same bytes.
 //!
-//! Usage: `cargo run --release --example bench_json -- [reps] [f32|f64]`
+//! Usage: `cargo run --release --example bench_json -- [reps] [f32|f64] [sweep]`
+//!
+//! With `sweep`, the shapes are a sweep of the class count instead: every
+//! `C` from 2 to 64, then a log grid up to 4096, each as `(N, C)` and as
+//! K-dim `(4, C, M)`, about 4M logits each (see [`sweep_shapes`]).
 
 use focal_loss::{CrossEntropyLoss, FocalLoss, LossError, NllLoss, Reduction, SigmoidFocalLoss};
 use ndarray::{ArrayD, IxDyn};
@@ -15,6 +19,19 @@ const SHAPES: [&[usize]; 5] = [
     &[4096, 1000],
     &[8, 19, 128, 128],
 ];
+
+/// The class counts of the sweep: every `C` up to 64, then a log grid.
+const SWEEP_LOG_C: [usize; 13] = [
+    80, 100, 128, 181, 256, 362, 512, 724, 1024, 1448, 2048, 2896, 4096,
+];
+
+/// The sweep's shapes: for each `C`, `(2^22 / C, C)` and `(4, C, 2^20 / C)`
+/// (`scripts/bench_vs_pytorch.py --sweep` builds the same list).
+fn sweep_shapes() -> Vec<Vec<usize>> {
+    let cs = (2..=64).chain(SWEEP_LOG_C);
+    cs.flat_map(|c| [vec![(1 << 22) / c, c], vec![4, c, (1 << 20) / c]])
+        .collect()
+}
 
 /// A named loss call writing its gradient into a reused buffer.
 type Case<'a, F> = (&'a str, &'a dyn Fn(&mut ArrayD<F>) -> Result<F, LossError>);
@@ -50,9 +67,15 @@ fn time(reps: usize, mut f: impl FnMut() -> Result<(), LossError>) -> Result<f64
     Ok(median(ts))
 }
 
-fn run<F: focal_loss::LossFloat>(reps: usize, ty: &str) -> Result<(), LossError> {
+fn run<F: focal_loss::LossFloat>(reps: usize, ty: &str, sweep: bool) -> Result<(), LossError> {
     let mut rng = Rng(42);
-    for shape in SHAPES {
+    let shapes = if sweep {
+        sweep_shapes()
+    } else {
+        SHAPES.iter().map(|s| s.to_vec()).collect()
+    };
+    for shape in &shapes {
+        let shape = &shape[..];
         let n: usize = shape.iter().product();
         let c = shape[1];
         let x = ArrayD::from_shape_fn(IxDyn(shape), |_| {
@@ -112,8 +135,9 @@ fn run<F: focal_loss::LossFloat>(reps: usize, ty: &str) -> Result<(), LossError>
 fn main() -> Result<(), LossError> {
     let args: Vec<String> = std::env::args().collect();
     let reps = args.get(1).and_then(|a| a.parse().ok()).unwrap_or(20);
+    let sweep = args.get(3).is_some_and(|a| a == "sweep");
     match args.get(2).map(String::as_str) {
-        Some("f64") => run::<f64>(reps, "f64"),
-        _ => run::<f32>(reps, "f32"),
+        Some("f64") => run::<f64>(reps, "f64", sweep),
+        _ => run::<f32>(reps, "f32", sweep),
     }
 }

@@ -183,7 +183,8 @@ macro_rules! loss_methods {
             /// Hessian with respect to the input, `hess[i] = ∂²L / ∂x_i²`,
             /// both of the input's shape and under the loss's reduction
             /// (`Reduction::Sum` gives the per-sample values gradient
-            /// boosting consumes). Computed by the scalar reference kernel.
+            /// boosting consumes). Computed in the same fused pass as the
+            /// gradient (vectorised wherever `forward_backward_into` is).
             ///
             #[doc = $crate::call::methods::family_doc!($family, hess)]
             ///

@@ -25,6 +25,8 @@ pub(crate) struct Work<'a, 'o, 'u, F> {
     pub per_target: Option<&'o mut [F]>,
     /// Gradient, `n * C * M`, and its upstream factors.
     pub grad: Option<(&'o mut [F], Upstream<'u, F>)>,
+    /// Hessian diagonal, `n * C * M` (only with a gradient).
+    pub hess: Option<&'o mut [F]>,
     /// Number of batch items.
     pub n: usize,
 }
@@ -65,6 +67,13 @@ impl<F: LossFloat> Work<'_, '_, '_, F> {
             }
             None => (None, None),
         };
+        let (h0, h1) = match self.hess {
+            Some(h) => {
+                let (a, b) = h.split_at_mut(mid * cm);
+                (Some(a), Some(b))
+            }
+            None => (None, None),
+        };
         (
             Work {
                 z: z0,
@@ -72,6 +81,7 @@ impl<F: LossFloat> Work<'_, '_, '_, F> {
                 aux: a0,
                 per_target: p0,
                 grad: g0,
+                hess: h0,
                 n: mid,
             },
             Work {
@@ -80,6 +90,7 @@ impl<F: LossFloat> Work<'_, '_, '_, F> {
                 aux: a1,
                 per_target: p1,
                 grad: g1,
+                hess: h1,
                 n: self.n - mid,
             },
         )

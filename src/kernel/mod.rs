@@ -63,7 +63,7 @@ pub(crate) struct Outputs<'o, 'u, F> {
     /// The gradient, the logits' length, and each position's factor.
     pub grad: Option<(&'o mut [F], Upstream<'u, F>)>,
     /// The diagonal of the Hessian, the logits' length, scaled by the
-    /// gradient's factors (only with a gradient; the scalar kernels only).
+    /// gradient's factors (only with a gradient).
     pub hess: Option<&'o mut [F]>,
 }
 

@@ -34,6 +34,7 @@ use crate::kernel::label::Labels;
 use crate::kernel::level::{Fallback, Level};
 use crate::kernel::{Geom, KernelError, Outputs};
 
+mod elem;
 mod ln1p;
 pub(crate) mod scalar;
 mod spec;
@@ -67,11 +68,8 @@ pub(crate) fn run<F: LossFloat>(
     geom: Geom,
     mut out: Outputs<'_, '_, F>,
 ) -> Result<f64, KernelError> {
-    // The Hessian is computed by the scalar kernel only.
-    if out.hess.is_none() {
-        if let Ok(sum) = run_vector(Level::best(), spec, z, t, ignore, geom, &mut out) {
-            return Ok(sum);
-        }
+    if let Ok(sum) = run_vector(Level::best(), spec, z, t, ignore, geom, &mut out) {
+        return Ok(sum);
     }
     run_scalar(spec, z, t, ignore, geom, out)
 }
@@ -97,6 +95,7 @@ pub(crate) fn run_vector<F: LossFloat>(
         aux: t,
         per_target: out.per_target.as_deref_mut(),
         grad: out.grad.as_mut().map(|(g, u)| (&mut **g, *u)),
+        hess: out.hess.as_deref_mut(),
         n: geom.n,
     };
     // Every per-element buffer (targets, losses, gradient, upstream) is laid

@@ -10,8 +10,9 @@ use crate::kernel::level::{Fallback, Level};
 use crate::kernel::{Geom, KernelError, Upstream};
 use proptest::prelude::*;
 
-/// Everything a kernel call returns: the sum, per-element losses, gradient.
-type Res<F> = (Result<f64, KernelError>, Vec<F>, Vec<F>);
+/// Everything a kernel call returns: the sum, per-element losses, gradient,
+/// Hessian diagonal.
+type Res<F> = (Result<f64, KernelError>, Vec<F>, Vec<F>, Vec<F>);
 
 /// Options of one problem, in `f64` (converted to `F` per call).
 #[derive(Debug, Clone)]
@@ -60,7 +61,8 @@ impl<F: LossFloat> Conv<F> {
 /// Which outputs a call asks for.
 #[derive(Debug, Clone, Copy)]
 enum Mode {
-    /// Per-element losses and the gradient with per-element upstream.
+    /// Per-element losses, the gradient with per-element upstream and the
+    /// Hessian.
     Full,
     /// The gradient with a uniform factor.
     Grad,
@@ -81,11 +83,12 @@ fn call<F: LossFloat>(
 ) -> Res<F> {
     let mut pt = vec![F::zero(); geom.len()];
     let mut g = vec![F::zero(); geom.len()];
+    let mut h = vec![F::zero(); geom.len()];
     let out = match mode {
         Mode::Full => Outputs {
             per_target: Some(&mut pt[..]),
             grad: Some((&mut g[..], Upstream::PerPosition(u))),
-            hess: None,
+            hess: Some(&mut h[..]),
         },
         Mode::Grad => Outputs {
             per_target: None,
@@ -108,7 +111,7 @@ fn call<F: LossFloat>(
             })
         }
     };
-    (sum, pt, g)
+    (sum, pt, g, h)
 }
 
 /// Every level against the scalar kernel, in every output mode.
@@ -126,9 +129,9 @@ fn compare<F: LossFloat>(
     let spec = cv.spec(o);
     let close = |a: f64, b: f64| (a - b).abs() <= tol * (1.0 + b.abs());
     for mode in [Mode::Full, Mode::Grad, Mode::Loss] {
-        let (sum_ref, pt_ref, g_ref) = call(None, &spec, geom, z, t, ig, u, mode);
+        let (sum_ref, pt_ref, g_ref, h_ref) = call(None, &spec, geom, z, t, ig, u, mode);
         for level in Level::available() {
-            let (sum, pt, g) = call(Some(level), &spec, geom, z, t, ig, u, mode);
+            let (sum, pt, g, h) = call(Some(level), &spec, geom, z, t, ig, u, mode);
             let what = format!(
                 "{level:?} {mode:?} {geom:?} gamma {} alpha {} weight {} pw {} eps {}",
                 o.gamma,
@@ -152,8 +155,12 @@ fn compare<F: LossFloat>(
                 let (a, b) = (a.to_f64_(), b.to_f64_());
                 assert!(close(a, b), "{what}: grad[{i}] {a} vs {b}");
             }
+            for (i, (a, b)) in h.iter().zip(&h_ref).enumerate() {
+                let (a, b) = (a.to_f64_(), b.to_f64_());
+                assert!(close(a, b), "{what}: hess[{i}] {a} vs {b}");
+            }
             // The loss does not depend on which outputs are asked for.
-            let (s_loss, _, _) = call(Some(level), &spec, geom, z, t, ig, u, Mode::Loss);
+            let (s_loss, _, _, _) = call(Some(level), &spec, geom, z, t, ig, u, Mode::Loss);
             assert_eq!(s_loss.unwrap().to_bits(), sum.to_bits(), "{what}");
         }
     }

@@ -17,24 +17,17 @@
 //! the element's position in the chunk, so the sum does not depend on the
 //! block layout. Any non-finite logit returns `Err(Fallback)`.
 
-use super::ln1p::ln_1p_atanh_with;
+use super::elem::{math, OUT_GRAD, OUT_HESS, OUT_LOSS, POW_GENERAL, POW_ONE, POW_TWO, POW_ZERO};
 use super::spec::{Alpha, SigmoidSpec};
 use crate::kernel::chunks::Work;
 use crate::kernel::float::LossFloat;
-use crate::kernel::level::{dispatch_levels, exp, Fallback, Level};
-use crate::kernel::vmath::madd;
+use crate::kernel::level::{dispatch_levels, Fallback, Level};
 use crate::kernel::{Geom, Upstream};
 
 /// Elements per block.
 pub(crate) const BLOCK: usize = 512;
 /// Loss accumulator lanes.
 const ACC: usize = 16;
-
-/// How `q^gamma` is evaluated (`P` of [`math`]).
-const POW_ZERO: u8 = 0;
-const POW_ONE: u8 = 1;
-const POW_TWO: u8 = 2;
-const POW_GENERAL: u8 = 3;
 
 /// Loss constants, in precision `F`.
 #[derive(Debug, Clone, Copy)]
@@ -116,6 +109,7 @@ struct Scratch<F> {
     y: [F; BLOCK],
     loss: [F; BLOCK],
     d: [F; BLOCK],
+    h: [F; BLOCK],
 }
 
 /// `f64` loss accumulator: value number `i` of the stream goes to lane
@@ -159,109 +153,6 @@ impl Acc {
     }
 }
 
-/// Losses and (when `GRAD`) derivatives `dl/dx` of a block; `P` selects
-/// the power, `HARD` promises that every `y` is 0 or 1. Branch-free: the
-/// hard-label forms are selected per element, so `HARD` changes no value.
-/// `FMA` fuses the polynomial steps (the caller enabled the `fma` feature).
-#[inline(always)]
-#[allow(clippy::too_many_arguments)]
-fn math<F: LossFloat, const P: u8, const HARD: bool, const GRAD: bool, const FMA: bool>(
-    gamma: F,
-    z: &[F],
-    y: &[F],
-    w0: &[F],
-    w1: &[F],
-    pw: &[F],
-    loss: &mut [F],
-    d: &mut [F],
-) {
-    let n = z.len();
-    let (y, w0, w1, pw) = (&y[..n], &w0[..n], &w1[..n], &pw[..n]);
-    let (loss, d) = (&mut loss[..n], &mut d[..n]);
-    let (zero, one) = (F::zero(), F::one());
-    let two = one + one;
-    for i in 0..n {
-        let x = z[i];
-        let yv = y[i];
-        // e = exp(-|x|); σ(|x|) = 1 / (1 + e), σ(-|x|) = e / (1 + e),
-        // sp(-|x|) = ln(1 + e), sp(|x|) = |x| + ln(1 + e).
-        // One reciprocal serves 1 / (1 + e) and s = e / (2 + e), whence
-        // ln(1 + e) = 2 atanh(s).
-        let e = exp::<F, FMA>(-x.abs());
-        let d1 = one + e;
-        let d2 = two + e;
-        let rec = one / (d1 * d2);
-        let inv = d2 * rec;
-        let l1 = ln_1p_atanh_with::<F, FMA>(e * d1 * rec);
-        let eb = e * inv;
-        let pos = x >= zero;
-        let a = if pos { inv } else { eb };
-        let b = if pos { eb } else { inv };
-        let sp_x = if pos { x } else { zero } + l1;
-        let sp_mx = if pos { zero } else { -x } + l1;
-        let ym = one - yv;
-        let p = pw[i];
-        let bce = madd::<F, FMA>(p * yv, sp_mx, ym * sp_x);
-        let w = madd::<F, FMA>(w1[i], yv, w0[i] * ym);
-        let db = madd::<F, FMA>(-(p * yv), b, ym * a);
-        if P == POW_ZERO {
-            loss[i] = w * bce;
-            if GRAD {
-                d[i] = w * db;
-            }
-            continue;
-        }
-        let is1 = yv == one;
-        let is0 = yv == zero;
-        let q = yv * b + ym * a;
-        let r = if HARD {
-            if is1 {
-                a
-            } else {
-                b
-            }
-        } else {
-            let r = a * b / q;
-            if is1 {
-                a
-            } else if is0 {
-                b
-            } else {
-                r
-            }
-        };
-        let mm = if P == POW_ONE {
-            q
-        } else if P == POW_TWO {
-            q * q
-        } else {
-            let lnq = if HARD {
-                if is1 {
-                    -sp_x
-                } else {
-                    -sp_mx
-                }
-            } else {
-                let lq = q.vln();
-                if is1 {
-                    -sp_x
-                } else if is0 {
-                    -sp_mx
-                } else {
-                    lq
-                }
-            };
-            exp::<F, FMA>(gamma * lnq)
-        };
-        loss[i] = w * (bce * mm);
-        if GRAD {
-            // As in the scalar kernel: 0, not 0 * inf, where r underflows.
-            let rb = if r == zero { zero } else { r * bce };
-            d[i] = w * mm * madd::<F, FMA>(gamma * (ym - yv), rb, db);
-        }
-    }
-}
-
 /// One block of elements: the slices are cut to the block; the first
 /// `z.len()` entries of `s.w0`, `s.w1`, `s.pw` hold its class constants.
 #[inline(always)]
@@ -274,6 +165,7 @@ fn block<F: LossFloat, const FMA: bool>(
     ig: Option<&[bool]>,
     pt: Option<&mut [F]>,
     g: Option<(&mut [F], Upstream<'_, F>)>,
+    hs: Option<&mut [F]>,
     acc: &mut Acc,
 ) -> Result<(), Fallback> {
     let l = z.len();
@@ -289,6 +181,7 @@ fn block<F: LossFloat, const FMA: bool>(
         y,
         loss,
         d,
+        h,
     } = s;
     let y = &mut y[..l];
     for (yv, &tv) in y.iter_mut().zip(&t[..l]) {
@@ -303,41 +196,44 @@ fn block<F: LossFloat, const FMA: bool>(
     let (zero, one) = (F::zero(), F::one());
     let hard = k.pow != POW_ZERO && y.iter().fold(true, |h, &v| h & ((v == zero) | (v == one)));
     let want_grad = g.is_some();
+    let want_hess = want_grad && hs.is_some();
     let (w0, w1, pw) = (&w0[..l], &w1[..l], &pw[..l]);
-    let (loss, d) = (&mut loss[..l], &mut d[..l]);
+    let (loss, d, h) = (&mut loss[..l], &mut d[..l], &mut h[..l]);
     macro_rules! go {
-        ($p:expr, $h:expr, $g:expr) => {
-            math::<F, $p, $h, $g, FMA>(k.gamma, z, y, w0, w1, pw, loss, d)
+        ($p:expr, $h:expr, $o:expr) => {
+            math::<F, $p, $h, $o, FMA>(k.gamma, z, y, w0, w1, pw, loss, d, h)
         };
     }
-    match (k.pow, hard, want_grad) {
-        (POW_ZERO, _, true) => go!(POW_ZERO, false, true),
-        (POW_ZERO, _, false) => go!(POW_ZERO, false, false),
-        (POW_ONE, true, true) => go!(POW_ONE, true, true),
-        (POW_ONE, true, false) => go!(POW_ONE, true, false),
-        (POW_ONE, false, true) => go!(POW_ONE, false, true),
-        (POW_ONE, false, false) => go!(POW_ONE, false, false),
-        (POW_TWO, true, true) => go!(POW_TWO, true, true),
-        (POW_TWO, true, false) => go!(POW_TWO, true, false),
-        (POW_TWO, false, true) => go!(POW_TWO, false, true),
-        (POW_TWO, false, false) => go!(POW_TWO, false, false),
-        (_, true, true) => go!(POW_GENERAL, true, true),
-        (_, true, false) => go!(POW_GENERAL, true, false),
-        (_, false, true) => go!(POW_GENERAL, false, true),
-        (_, false, false) => go!(POW_GENERAL, false, false),
+    macro_rules! by_out {
+        ($p:expr, $h:expr) => {
+            match (want_grad, want_hess) {
+                (true, true) => go!($p, $h, OUT_HESS),
+                (true, false) => go!($p, $h, OUT_GRAD),
+                _ => go!($p, $h, OUT_LOSS),
+            }
+        };
+    }
+    match (k.pow, hard) {
+        (POW_ZERO, _) => by_out!(POW_ZERO, false),
+        (POW_ONE, true) => by_out!(POW_ONE, true),
+        (POW_ONE, false) => by_out!(POW_ONE, false),
+        (POW_TWO, true) => by_out!(POW_TWO, true),
+        (POW_TWO, false) => by_out!(POW_TWO, false),
+        (_, true) => by_out!(POW_GENERAL, true),
+        (_, false) => by_out!(POW_GENERAL, false),
     }
     if let Some(ig) = ig {
-        for ((lv, dv), &i) in loss.iter_mut().zip(d.iter_mut()).zip(&ig[..l]) {
+        let outs = loss.iter_mut().zip(d.iter_mut()).zip(h.iter_mut());
+        for (((lv, dv), hv), &i) in outs.zip(&ig[..l]) {
             *lv = if i { zero } else { *lv };
             *dv = if i { zero } else { *dv };
+            *hv = if i { zero } else { *hv };
         }
     }
     // A loss or derivative that left the range (x near ±MAX with pw > 1):
     // the scalar kernel computes it in log space.
-    let ok = loss
-        .iter()
-        .fold(true, |ok, &v| ok & (v.abs() < F::infinity()))
-        && (!want_grad || d.iter().fold(true, |ok, &v| ok & (v.abs() < F::infinity())));
+    let finite = |v: &[F]| v.iter().fold(true, |ok, &x| ok & (x.abs() < F::infinity()));
+    let ok = finite(loss) && (!want_grad || finite(d)) && (!want_hess || finite(h));
     if !ok {
         return Err(Fallback);
     }
@@ -345,20 +241,31 @@ fn block<F: LossFloat, const FMA: bool>(
     if let Some(pt) = pt {
         pt.copy_from_slice(loss);
     }
-    match g {
-        Some((g, Upstream::Uniform(sc))) => {
-            for (gv, &dv) in g.iter_mut().zip(&*d) {
-                *gv = sc * dv;
-            }
-        }
-        Some((g, Upstream::PerPosition(u))) => {
-            for ((gv, &dv), &uv) in g.iter_mut().zip(&*d).zip(&u[..l]) {
-                *gv = uv * dv;
-            }
-        }
-        None => {}
+    let Some((g, up)) = g else {
+        return Ok(());
+    };
+    scaled(g, d, up);
+    if let Some(hs) = hs.filter(|_| want_hess) {
+        scaled(hs, h, up);
     }
     Ok(())
+}
+
+/// `out_i = u_i v_i` (`u` the upstream factors).
+#[inline(always)]
+fn scaled<F: LossFloat>(out: &mut [F], v: &[F], up: Upstream<'_, F>) {
+    match up {
+        Upstream::Uniform(sc) => {
+            for (o, &x) in out.iter_mut().zip(v) {
+                *o = sc * x;
+            }
+        }
+        Upstream::PerPosition(u) => {
+            for ((o, &x), &uv) in out.iter_mut().zip(v).zip(&u[..v.len()]) {
+                *o = uv * x;
+            }
+        }
+    }
 }
 
 dispatch_levels! {
@@ -378,6 +285,7 @@ struct Io<'a, 'o, 'u, F> {
     ig: Option<&'a [bool]>,
     per_target: Option<&'o mut [F]>,
     grad: Option<(&'o mut [F], Upstream<'u, F>)>,
+    hess: Option<&'o mut [F]>,
 }
 
 impl<F: LossFloat> Io<'_, '_, '_, F> {
@@ -400,8 +308,9 @@ impl<F: LossFloat> Io<'_, '_, '_, F> {
             };
             (&mut g[r.clone()], u)
         });
+        let hs = self.hess.as_deref_mut().map(|h| &mut h[r.clone()]);
         let ig = self.ig.map(|m| &m[r.clone()]);
-        block::<F, FMA>(k, s, &self.z[r.clone()], &self.t[r], ig, pt, g, acc)
+        block::<F, FMA>(k, s, &self.z[r.clone()], &self.t[r], ig, pt, g, hs, acc)
     }
 }
 
@@ -417,6 +326,7 @@ fn run_work<F: LossFloat, const FMA: bool>(
         aux: t,
         per_target,
         grad,
+        hess,
         ..
     } = w;
     let len = z.len();
@@ -435,6 +345,7 @@ fn run_work<F: LossFloat, const FMA: bool>(
         y: [zero; BLOCK],
         loss: [zero; BLOCK],
         d: [zero; BLOCK],
+        h: [zero; BLOCK],
     };
     let item = k.c * k.m;
     let mut io = Io {
@@ -443,6 +354,7 @@ fn run_work<F: LossFloat, const FMA: bool>(
         ig,
         per_target,
         grad,
+        hess,
     };
     if k.uniform || item <= BLOCK {
         // Constants fixed for the whole chunk: blocks of `step` elements.

@@ -31,16 +31,22 @@ pub(crate) fn run<F: LossFloat>(
 ) -> Result<f64, KernelError> {
     let Geom { n, c, m } = geom;
     debug_assert_eq!(z.len(), geom.len());
-    // The Hessian is computed by the scalar kernel only.
-    if let (TargetSlice::Index(t), None) = (targets, &out.hess) {
+    if let (SoftmaxKind::Nll, Some(h)) = (spec.kind, out.hess.as_deref_mut()) {
+        // NLL is linear in its input: its Hessian is 0 wherever it is
+        // defined (the scalar kernel writes the same zeros).
+        h.fill(F::zero());
+    }
+    if let TargetSlice::Index(t) = targets {
         if let Some(k) = fast::Consts::new(spec, c).filter(|_| fast::covers(c, m)) {
             let level = Level::best();
+            let nll = matches!(spec.kind, SoftmaxKind::Nll);
             let work = Work {
                 z,
                 t,
                 aux: &[],
                 per_target: out.per_target.as_deref_mut(),
                 grad: out.grad.as_mut().map(|(g, u)| (&mut **g, *u)),
+                hess: out.hess.as_deref_mut().filter(|_| !nll),
                 n,
             };
             // On `Fallback` (NaN, masked targets, ..) the scalar loop below

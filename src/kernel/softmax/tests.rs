@@ -41,6 +41,7 @@ fn compare<F: LossFloat>(geom: Geom, z: &[F], t: &[usize], w: Option<&[F]>, u: &
         };
         let mut pt_ref = vec![F::zero(); geom.positions()];
         let mut g_ref = vec![F::zero(); geom.len()];
+        let mut h_ref = vec![F::zero(); geom.len()];
         let sum_ref = run_scalar(
             &spec,
             z,
@@ -49,19 +50,27 @@ fn compare<F: LossFloat>(geom: Geom, z: &[F], t: &[usize], w: Option<&[F]>, u: &
             Outputs {
                 per_target: Some(&mut pt_ref),
                 grad: Some((&mut g_ref, Upstream::PerPosition(u))),
-                hess: None,
+                hess: Some(&mut h_ref),
             },
         );
         let k = fast::Consts::new(&spec, geom.c).unwrap();
         for level in Level::available() {
             let mut pt = vec![F::zero(); geom.positions()];
             let mut g = vec![F::zero(); geom.len()];
+            // NLL's Hessian (0) is written by `softmax::run`, not the kernel.
+            let nll = matches!(kind, SoftmaxKind::Nll);
+            let mut h = if nll {
+                h_ref.clone()
+            } else {
+                vec![F::zero(); geom.len()]
+            };
             let work = Work {
                 z,
                 t: Labels::Usize(t),
                 aux: &[],
                 per_target: Some(&mut pt),
                 grad: Some((&mut g, Upstream::PerPosition(u))),
+                hess: Some(&mut h[..]).filter(|_| !nll),
                 n: geom.n,
             };
             let sum = chunks::reduce(geom, work, &|w| {
@@ -91,6 +100,12 @@ fn compare<F: LossFloat>(geom: Geom, z: &[F], t: &[usize], w: Option<&[F]>, u: &
                 assert!(
                     close(a.to_f64_(), b.to_f64_()),
                     "{level:?} {kind:?} {geom:?}: grad[{i}] {a} vs {b}"
+                );
+            }
+            for (i, (a, b)) in h.iter().zip(&h_ref).enumerate() {
+                assert!(
+                    close(a.to_f64_(), b.to_f64_()),
+                    "{level:?} {kind:?} {geom:?}: hess[{i}] {a} vs {b}"
                 );
             }
         }
@@ -219,6 +234,7 @@ fn timing() {
                         aux: &[],
                         per_target: None,
                         grad: Some((&mut g, Upstream::Uniform(1.0))),
+                        hess: None,
                         n,
                     };
                     chunks::reduce(geom, work, &|w| fast::run_level(level, &k, c, m, w)).unwrap();

@@ -25,6 +25,7 @@ use crate::kernel::Outputs;
 #[cfg(all(target_arch = "x86_64", focal_avx512))]
 #[clippy::msrv = "1.89"]
 mod avx512;
+mod hess;
 mod nll;
 mod row;
 mod tile;
@@ -223,7 +224,7 @@ fn run_work<F: LossFloat, const FMA: bool, const W512: bool>(
     let mut out = Outputs {
         per_target: w.per_target,
         grad: w.grad,
-        hess: None,
+        hess: w.hess,
     };
     let mut total = 0.0;
     if m == 1 && c >= ROW_MIN_C {

@@ -3,6 +3,7 @@
 
 #[cfg(all(target_arch = "x86_64", focal_avx512))]
 use super::avx512;
+use super::hess::Coefs;
 use super::{Consts, LANES, SCRATCH};
 use crate::kernel::float::LossFloat;
 use crate::kernel::level::{exp, Fallback};
@@ -200,6 +201,9 @@ pub(crate) fn rows<F: LossFloat, const FMA: bool, const W512: bool>(
             if let Some((g, _)) = out.grad.as_mut() {
                 g[r * c..(r + 1) * c].fill(F::zero());
             }
+            if let Some(h) = out.hess.as_deref_mut() {
+                h[r * c..(r + 1) * c].fill(F::zero());
+            }
             continue;
         }
         // Non-finite input is not checked here: NaN or +inf anywhere in the
@@ -243,6 +247,8 @@ pub(crate) fn rows<F: LossFloat, const FMA: bool, const W512: bool>(
         *l = v.vln();
     }
     let mut b = F::zero();
+    let want_hess = out.hess.is_some();
+    let mut hc = None;
     if let SoftmaxKind::Focal { .. } = k.kind {
         let mut lp = [F::zero(); LANES];
         let mut md = [F::zero(); LANES];
@@ -257,6 +263,10 @@ pub(crate) fn rows<F: LossFloat, const FMA: bool, const W512: bool>(
             a[j] = -f / sum[j];
             d[j] = f;
         }
+        if want_hess {
+            let (s, wy, sum) = (&s[..nr], &wy[..nr], &sum[..nr]);
+            hc = Some(Coefs::focal(k, s, wy, sum, &lp[..nr], &md[..nr], &gf[..nr]));
+        }
     } else {
         for j in 0..nr {
             loss[j] = k.one_m_eps * wy[j] * ((mx[j] - zy[j]) + lns[j]);
@@ -269,6 +279,9 @@ pub(crate) fn rows<F: LossFloat, const FMA: bool, const W512: bool>(
             d[j] = -s[j] * k.one_m_eps * wy[j];
         }
         b = -k.e;
+        if want_hess {
+            hc = Some(Coefs::cross_entropy(k, &s[..nr], &wy[..nr], &sum[..nr]));
+        }
     }
     // (`vln` does not propagate NaN, so the sums are checked too.)
     let finite = |v: &F| v.is_finite();
@@ -289,9 +302,16 @@ pub(crate) fn rows<F: LossFloat, const FMA: bool, const W512: bool>(
         }
         if let Some((g, _)) = out.grad.as_mut() {
             let g = &mut g[r * c..(r + 1) * c];
-            let (aj, bj) = (a[j], s[j] * b);
-            rescale::<F, FMA, W512>(g, aj, bj, k.w);
             let y = t[j];
+            let (aj, bj) = (a[j], s[j] * b);
+            if let (Some(h), Some(hc)) = (out.hess.as_deref_mut(), &hc) {
+                let h = &mut h[r * c..(r + 1) * c];
+                let ey = g[y];
+                hc.row_with_grad(j, g, h, aj, bj, k.w);
+                h[y] = hc.on_target(j, ey);
+            } else {
+                rescale::<F, FMA, W512>(g, aj, bj, k.w);
+            }
             g[y] = g[y] + d[j];
         }
     }

@@ -3,6 +3,7 @@
 
 #[cfg(all(target_arch = "x86_64", focal_avx512))]
 use super::avx512;
+use super::hess::Coefs;
 use super::row::ACC;
 use super::{transpose, Consts, LANES, SCRATCH};
 use crate::kernel::float::LossFloat;
@@ -140,6 +141,8 @@ pub(crate) fn tile<F: LossFloat, const FMA: bool, const W512: bool>(
         *l = sm.vln();
     }
     let mut b = F::zero();
+    let want_hess = out.hess.is_some();
+    let mut hc = None;
     if let SoftmaxKind::Focal { .. } = k.kind {
         let mut lp = [F::zero(); LANES];
         let mut md = [F::zero(); LANES];
@@ -154,6 +157,9 @@ pub(crate) fn tile<F: LossFloat, const FMA: bool, const W512: bool>(
             let f = s[j] * wy[j] * gf[j];
             a[j] = -f / sum[j];
             d[j] = f;
+        }
+        if want_hess {
+            hc = Some(Coefs::focal(k, s, wy, sum, lp, md, gf));
         }
     } else {
         for j in 0..np {
@@ -177,6 +183,9 @@ pub(crate) fn tile<F: LossFloat, const FMA: bool, const W512: bool>(
             }
             b = -k.e;
         }
+        if want_hess {
+            hc = Some(Coefs::cross_entropy(k, s, wy, sum));
+        }
     }
     for j in 0..np {
         if !valid[j] {
@@ -184,6 +193,23 @@ pub(crate) fn tile<F: LossFloat, const FMA: bool, const W512: bool>(
             a[j] = F::zero();
             d[j] = F::zero();
             s[j] = F::zero();
+            if let Some(hc) = hc.as_mut() {
+                hc.pc[j] = F::zero();
+                hc.qc[j] = F::zero();
+            }
+        }
+    }
+    // The Hessian, from the exponentials before the gradient pass below
+    // overwrites them: straight into its class rows for K-dim tiles, else
+    // class-major into `zs` (free now) and scattered by `finish`.
+    if let (Some(h), Some(hc)) = (out.hess.as_deref_mut(), &hc) {
+        for (cl, er) in es.chunks_exact(np).enumerate() {
+            let hr = if direct {
+                &mut h[tl.base + cl * tl.cstride..][..np]
+            } else {
+                &mut zs[cl * np..][..np]
+            };
+            hc.tile_row(cl, yf, er, hr);
         }
     }
     match out.grad.as_mut() {
@@ -224,7 +250,7 @@ pub(crate) fn tile<F: LossFloat, const FMA: bool, const W512: bool>(
     if !finite {
         return Err(Fallback);
     }
-    Ok(finish::<F, W512>(tl, c, loss, out, es))
+    Ok(finish::<F, W512>(tl, c, loss, out, es, zs))
 }
 
 /// Strip starts covering `np >= ACC` lanes with full strips of `ACC`; the
@@ -418,8 +444,8 @@ fn narrow_extremes_exp<'z, F: LossFloat, const FMA: bool>(
     true
 }
 
-/// Writes per-position losses and the gradient (class-major in `es`) out;
-/// returns the loss sum.
+/// Writes per-position losses, the gradient (class-major in `es`) and the
+/// Hessian (class-major in `hs`) out; returns the loss sum.
 #[inline(always)]
 fn finish<F: LossFloat, const W512: bool>(
     tl: Tile,
@@ -427,6 +453,7 @@ fn finish<F: LossFloat, const W512: bool>(
     loss: &[F],
     out: &mut Outputs<'_, '_, F>,
     es: &[F],
+    hs: &[F],
 ) -> f64 {
     let np = tl.np;
     // Four partial sums (position j into acc[j % 4]) instead of one serial
@@ -445,10 +472,17 @@ fn finish<F: LossFloat, const W512: bool>(
         pt[tl.p0..tl.p0 + np].copy_from_slice(loss);
     }
     let total = (acc[0] + acc[1]) + (acc[2] + acc[3]);
-    if let Some((g, _)) = out.grad.as_mut() {
-        // With `pstride == 1`, `tile` already wrote the gradient in place.
-        if tl.pstride != 1 {
-            transpose::scatter_of::<F, W512>(es, c, np, &mut g[tl.base..][..np * c]);
+    // With `pstride == 1`, `tile` already wrote both in place.
+    if tl.pstride != 1 {
+        let n = np * c;
+        let g = out.grad.as_mut().map(|(g, _)| &mut g[tl.base..][..n]);
+        match (g, out.hess.as_deref_mut()) {
+            (Some(g), Some(h)) => {
+                let h = &mut h[tl.base..][..n];
+                transpose::scatter2_of::<F, W512>([&es[..n], &hs[..n]], c, np, [g, h]);
+            }
+            (Some(g), None) => transpose::scatter_of::<F, W512>(es, c, np, g),
+            _ => {}
         }
     }
     total

@@ -47,6 +47,30 @@ pub(super) fn scatter_of<F: LossFloat, const W512: bool>(
     scatter(src, c, dst);
 }
 
+/// [`scatter_of`] of the gradient and the Hessian tiles, in one pass where
+/// the AVX-512 transpose runs.
+#[inline(always)]
+pub(super) fn scatter2_of<F: LossFloat, const W512: bool>(
+    src: [&[F]; 2],
+    c: usize,
+    np: usize,
+    dst: [&mut [F]; 2],
+) {
+    let [da, db] = dst;
+    #[cfg(all(target_arch = "x86_64", focal_avx512))]
+    if W512 && c <= super::transpose512::SCATTER_MAX_C {
+        let s = (avx512::as_f32(src[0]), avx512::as_f32(src[1]));
+        let d = (avx512::as_f32_mut(&mut *da), avx512::as_f32_mut(&mut *db));
+        if let ((Some(sa), Some(sb)), (Some(da), Some(db))) = (s, d) {
+            // SAFETY: as in `gather_of`.
+            unsafe { super::transpose512::scatter2([sa, sb], c, np, [da, db]) };
+            return;
+        }
+    }
+    scatter_of::<F, W512>(src[0], c, np, da);
+    scatter_of::<F, W512>(src[1], c, np, db);
+}
+
 /// Transposes `np` rows of `c` classes (`src`, row-major) into class-major
 /// `dst` (`dst[k * np + j] = src[j * c + k]`). Small `c` get a
 /// constant-size version the compiler vectorises (with AVX-512, into 8-lane

@@ -70,16 +70,39 @@ pub(super) unsafe fn gather(src: &[f32], c: usize, np: usize, dst: &mut [f32]) {
 #[inline]
 #[target_feature(enable = "avx512f")]
 pub(super) unsafe fn scatter(src: &[f32], c: usize, np: usize, dst: &mut [f32]) {
+    scatter_n::<1>([src], c, np, [dst]);
+}
+
+/// [`scatter`] of two tiles at once (the gradient and the Hessian): the
+/// indices are computed once, and the two gathers' latencies overlap.
+///
+/// # Safety
+/// AVX-512F.
+#[inline]
+#[target_feature(enable = "avx512f")]
+pub(super) unsafe fn scatter2(src: [&[f32]; 2], c: usize, np: usize, dst: [&mut [f32]; 2]) {
+    scatter_n::<2>(src, c, np, dst);
+}
+
+/// [`scatter`] of `N` tiles of the same shape.
+///
+/// # Safety
+/// AVX-512F.
+#[inline(always)]
+unsafe fn scatter_n<const N: usize>(src: [&[f32]; N], c: usize, np: usize, dst: [&mut [f32]; N]) {
     let n = np * c;
     assert!((1..=SCATTER_MAX_C).contains(&c) && n <= MAX_ELEMS);
-    assert!(n <= src.len() && n <= dst.len());
+    for (s, d) in src.iter().zip(&dst) {
+        assert!(n <= s.len() && n <= d.len());
+    }
     // j = f / c as (f * ceil(2^16 / c)) >> 16: with e = ceil(2^16 / c) c -
     // 2^16 < c <= 16 and f < 4096, the error f e / 2^16 / c stays below the
     // 1 / c margin, so the quotient is exact.
     let magic = _mm512_set1_epi32(((1 << 16) + c as i32 - 1) / c as i32);
     let (cv, npv) = (_mm512_set1_epi32(c as i32), _mm512_set1_epi32(np as i32));
     let lane = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
-    let (p, q) = (src.as_ptr(), dst.as_mut_ptr());
+    let p = src.map(|s| s.as_ptr());
+    let q = dst.map(|d| d.as_mut_ptr());
     let mut f0 = 0;
     while f0 < n {
         let m = mask(n - f0);
@@ -87,8 +110,10 @@ pub(super) unsafe fn scatter(src: &[f32], c: usize, np: usize, dst: &mut [f32]) 
         let j = _mm512_srli_epi32::<16>(_mm512_mullo_epi32(f, magic));
         let k = _mm512_sub_epi32(f, _mm512_mullo_epi32(j, cv));
         let idx = _mm512_add_epi32(_mm512_mullo_epi32(k, npv), j);
-        let v = _mm512_mask_i32gather_ps::<4>(_mm512_setzero_ps(), m, idx, p);
-        _mm512_mask_storeu_ps(q.add(f0), m, v);
+        for (&p, &q) in p.iter().zip(&q) {
+            let v = _mm512_mask_i32gather_ps::<4>(_mm512_setzero_ps(), m, idx, p);
+            _mm512_mask_storeu_ps(q.add(f0), m, v);
+        }
         f0 += V;
     }
 }
@@ -130,6 +155,15 @@ mod tests {
                     unsafe { scatter(&want, c, np, &mut back) };
                     assert_eq!(&back[..n], &src[..], "scatter c {c} np {np}");
                     assert_eq!(back[n], 7.0, "scatter c {c} np {np} wrote past the end");
+                    // Two tiles at once: the second one negated.
+                    let neg: Vec<f32> = want.iter().map(|v| -v).collect();
+                    let (mut a, mut b) = (vec![7.0f32; n + 1], vec![7.0f32; n + 1]);
+                    // SAFETY: as above.
+                    unsafe { scatter2([&want, &neg], c, np, [&mut a, &mut b]) };
+                    assert_eq!(a, back, "scatter2 c {c} np {np}");
+                    let src_neg: Vec<f32> = src.iter().map(|v| -v).collect();
+                    assert_eq!(&b[..n], &src_neg[..], "scatter2 c {c} np {np}");
+                    assert_eq!(b[n], 7.0, "scatter2 c {c} np {np} wrote past the end");
                 }
             }
         }
