@@ -99,8 +99,20 @@ fn run<F: focal_loss::LossFloat>(reps: usize, ty: &str, sweep: bool) -> Result<(
             F::from(u8::from(rng.next() % c as u64 == 0)).unwrap_or(F::zero())
         });
         let sfl = SigmoidFocalLoss::new(2.0)?.with_alpha_scalar(0.25)?;
-        let cases: [Case<'_, F>; 5] = [
+        // The last class masked (`-inf`) everywhere, targets elsewhere.
+        let xm = {
+            let mut xm = x.clone();
+            xm.index_axis_mut(ndarray::Axis(1), c - 1)
+                .fill(F::neg_infinity());
+            xm
+        };
+        let tm = t.mapv(|v| v % (c - 1).max(1));
+        let cases: [Case<'_, F>; 7] = [
             ("ce", &|g| ce.forward_backward_into(&x, &t, g)),
+            ("ce_masked", &|g| ce.forward_backward_into(&xm, &tm, g)),
+            ("focal_g2_masked", &|g| {
+                f2.forward_backward_into(&xm, &tm, g)
+            }),
             ("nll", &|g| nll.forward_backward_into(&x, &t, g)),
             ("focal_g2", &|g| f2.forward_backward_into(&x, &t, g)),
             ("focal_g0.5", &|g| f05.forward_backward_into(&x, &t, g)),

@@ -15,10 +15,11 @@ use crate::kernel::float::LossFloat;
 use std::any::TypeId;
 use std::arch::x86_64::{
     __m512, __mmask16, _mm512_add_ps, _mm512_cmp_ps_mask, _mm512_fmadd_ps, _mm512_fnmadd_ps,
-    _mm512_loadu_ps, _mm512_mask_add_ps, _mm512_mask_loadu_ps, _mm512_mask_storeu_ps,
-    _mm512_maskz_loadu_ps, _mm512_max_ps, _mm512_min_ps, _mm512_mul_ps, _mm512_reduce_add_ps,
-    _mm512_reduce_max_ps, _mm512_roundscale_ps, _mm512_scalef_ps, _mm512_set1_ps,
-    _mm512_setzero_ps, _mm512_storeu_ps, _mm512_sub_ps, _CMP_LT_OQ, _CMP_ORD_Q,
+    _mm512_loadu_ps, _mm512_mask_add_ps, _mm512_mask_loadu_ps, _mm512_mask_min_ps,
+    _mm512_mask_storeu_ps, _mm512_maskz_loadu_ps, _mm512_max_ps, _mm512_mul_ps,
+    _mm512_reduce_add_ps, _mm512_reduce_max_ps, _mm512_roundscale_ps, _mm512_scalef_ps,
+    _mm512_set1_ps, _mm512_setzero_ps, _mm512_storeu_ps, _mm512_sub_ps, _CMP_GT_OQ, _CMP_LT_OQ,
+    _CMP_NEQ_OQ, _CMP_ORD_Q,
 };
 
 /// Lanes per vector.
@@ -183,8 +184,9 @@ pub(super) unsafe fn scale_weighted(g: &mut [f32], a: f32, b: f32, w: &[f32]) {
 }
 
 /// Per-lane maxima over `c` class rows of `Q` vectors each (class `cl`'s
-/// row at `p + cl * stride`), and whether every lane was finite with a
-/// spread `max - min` that does not overflow.
+/// row at `p + cl * stride`), and whether every lane had no NaN or `+inf`,
+/// at least one unmasked (not `-inf`) class, and a spread `max - min` of
+/// its unmasked values that does not overflow (the generic `extremes_ok`).
 ///
 /// # Safety
 /// AVX-512F, and `Q * 16` readable values at each of the `c` rows.
@@ -192,25 +194,31 @@ pub(super) unsafe fn scale_weighted(g: &mut [f32], a: f32, b: f32, w: &[f32]) {
 #[target_feature(enable = "avx512f")]
 unsafe fn extremes<const Q: usize>(p: *const f32, stride: usize, c: usize) -> ([__m512; Q], bool) {
     let zero = _mm512_setzero_ps();
-    let mut m = [_mm512_set1_ps(f32::NEG_INFINITY); Q];
+    let ninf = _mm512_set1_ps(f32::NEG_INFINITY);
+    let lowest = _mm512_set1_ps(f32::MIN);
+    let mut m = [ninf; Q];
     let mut n = [_mm512_set1_ps(f32::INFINITY); Q];
-    // v * 0 + ck is NaN from the first NaN or infinite v on.
+    // max(lowest, v) * 0 + ck is NaN from the first NaN or +inf v on
+    // (`max` returns its second operand, v, when v is NaN; -inf becomes
+    // finite).
     let mut ck = [zero; Q];
     for cl in 0..c {
         let row = p.add(cl * stride);
         for q in 0..Q {
             let v = _mm512_loadu_ps(row.add(q * V));
             m[q] = _mm512_max_ps(m[q], v);
-            n[q] = _mm512_min_ps(n[q], v);
-            ck[q] = _mm512_fmadd_ps(v, zero, ck[q]);
+            let unmasked = _mm512_cmp_ps_mask::<_CMP_NEQ_OQ>(v, ninf);
+            n[q] = _mm512_mask_min_ps(n[q], unmasked, n[q], v);
+            ck[q] = _mm512_fmadd_ps(_mm512_max_ps(lowest, v), zero, ck[q]);
         }
     }
     let inf = _mm512_set1_ps(f32::INFINITY);
     let mut fine = 0xFFFF;
     for q in 0..Q {
-        // Ordered-and-less-than: false for NaN.
+        // Ordered comparisons: false for NaN.
         let spread = _mm512_sub_ps(m[q], n[q]);
         fine &= _mm512_cmp_ps_mask::<_CMP_LT_OQ>(spread, inf)
+            & _mm512_cmp_ps_mask::<_CMP_GT_OQ>(m[q], ninf)
             & _mm512_cmp_ps_mask::<_CMP_ORD_Q>(ck[q], ck[q]);
     }
     (m, fine == 0xFFFF)

@@ -12,9 +12,11 @@
 //!
 //! Reductions over classes use per-lane accumulators, so no floating-point
 //! reassociation is needed for vectorisation and results are deterministic.
-//! Any non-finite input (NaN, `+inf`, or `-inf` masking a class) returns
-//! `Err(Fallback)`, and the caller reruns the scalar kernel, which reports
-//! or handles it exactly; masked inputs therefore run at scalar speed.
+//! A `-inf` logit masking a class (away from the target, without label
+//! smoothing) is handled in both layouts. Any other non-finite input (NaN,
+//! `+inf`, a masked target, a masked class with smoothing, a position with
+//! every class masked) returns `Err(Fallback)`, and the caller reruns the
+//! scalar kernel, which reports or handles it exactly.
 
 use super::spec::{SoftmaxKind, SoftmaxSpec, Weights};
 use crate::kernel::chunks::Work;
@@ -41,7 +43,7 @@ pub(crate) const LANES: usize = 64;
 /// Elements per scratch buffer (two buffers per tile).
 pub(crate) const SCRATCH: usize = 4096;
 /// Rows at least this long use the row kernel when `M = 1`.
-pub(crate) const ROW_MIN_C: usize = 64;
+pub(crate) const ROW_MIN_C: usize = 17;
 
 /// How `(1 - p)^gamma` is evaluated.
 #[derive(Debug, Clone, Copy, PartialEq)]

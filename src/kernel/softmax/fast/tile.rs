@@ -396,20 +396,28 @@ fn exp_of<'z, F: LossFloat, const FMA: bool, const W512: bool>(
     strip_exp::<F, FMA>(c, np, zrow, s0, mx, es, sum);
 }
 
-/// One value into a lane's running check, maximum and minimum.
+/// One value into a lane's running check, maximum and minimum (of the
+/// unmasked values: `-inf` masks a class and is skipped).
 #[inline(always)]
 fn extremes_step<F: LossFloat>(ck: &mut F, m: &mut F, n: &mut F, v: F) {
-    // v * 0 is NaN exactly for NaN and infinite v.
-    *ck = *ck + v * F::zero();
+    let lowest = F::min_value();
+    // `-inf` becomes finite, NaN stays NaN (the comparison is false), and
+    // v * 0 is NaN exactly for NaN and `+inf`.
+    let vc = if v < lowest { lowest } else { v };
+    *ck = *ck + vc * F::zero();
     *m = if v > *m { v } else { *m };
-    *n = if v < *n { v } else { *n };
+    *n = if v < *n && v > F::neg_infinity() {
+        v
+    } else {
+        *n
+    };
 }
 
-/// Whether a lane's values were all finite, with a spread `max - min`
-/// that does not overflow.
+/// Whether a lane had no NaN or `+inf`, at least one unmasked class, and a
+/// spread `max - min` of its unmasked values that does not overflow.
 #[inline(always)]
 fn extremes_ok<F: LossFloat>(ck: F, m: F, n: F) -> bool {
-    !ck.is_nan() & ((m - n) < F::infinity())
+    !ck.is_nan() & (m > F::neg_infinity()) & ((m - n) < F::infinity())
 }
 
 /// [`strip_extremes`] and [`strip_exp`] for a tile narrower than one strip.

@@ -18,8 +18,8 @@ use std::arch::x86_64::{
     _mm512_sub_epi32,
 };
 
-/// Largest `C` of [`scatter`] (its division by `C` is exact below this).
-pub(super) const SCATTER_MAX_C: usize = 16;
+/// Largest `C` of [`scatter`] (its division by `C` is exact up to this).
+pub(super) const SCATTER_MAX_C: usize = 255;
 /// Largest `np * C` of either transpose: [`scatter`]'s division is proven
 /// exact below it, and every tile fits (`np * C <= SCRATCH`).
 const MAX_ELEMS: usize = 4096;
@@ -95,10 +95,11 @@ unsafe fn scatter_n<const N: usize>(src: [&[f32]; N], c: usize, np: usize, dst: 
     for (s, d) in src.iter().zip(&dst) {
         assert!(n <= s.len() && n <= d.len());
     }
-    // j = f / c as (f * ceil(2^16 / c)) >> 16: with e = ceil(2^16 / c) c -
-    // 2^16 < c <= 16 and f < 4096, the error f e / 2^16 / c stays below the
-    // 1 / c margin, so the quotient is exact.
-    let magic = _mm512_set1_epi32(((1 << 16) + c as i32 - 1) / c as i32);
+    // j = f / c as (f * ceil(2^20 / c)) >> 20: with e = ceil(2^20 / c) c -
+    // 2^20 < c <= 255 and f < 4096, the error f e / 2^20 / c stays below the
+    // 1 / c margin (f e < 2^20), so the quotient is exact; the product stays
+    // below 4096 (2^19 + 1) < 2^32 (the shift is unsigned).
+    let magic = _mm512_set1_epi32(((1 << 20) + c as i32 - 1) / c as i32);
     let (cv, npv) = (_mm512_set1_epi32(c as i32), _mm512_set1_epi32(np as i32));
     let lane = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
     let p = src.map(|s| s.as_ptr());
@@ -107,7 +108,7 @@ unsafe fn scatter_n<const N: usize>(src: [&[f32]; N], c: usize, np: usize, dst: 
     while f0 < n {
         let m = mask(n - f0);
         let f = _mm512_add_epi32(lane, _mm512_set1_epi32(f0 as i32));
-        let j = _mm512_srli_epi32::<16>(_mm512_mullo_epi32(f, magic));
+        let j = _mm512_srli_epi32::<20>(_mm512_mullo_epi32(f, magic));
         let k = _mm512_sub_epi32(f, _mm512_mullo_epi32(j, cv));
         let idx = _mm512_add_epi32(_mm512_mullo_epi32(k, npv), j);
         for (&p, &q) in p.iter().zip(&q) {
@@ -123,15 +124,15 @@ mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
 
-    /// Both transposes against plain loops for every `C` up to 16 (and a
-    /// wider one for `gather`) and tile lengths around the vector width,
+    /// Both transposes against plain loops for every `C` up to 70 and a
+    /// grid up to 1000 (past `SCATTER_MAX_C`, for `gather` only) and tile lengths around the vector width,
     /// with the element past the end untouched.
     #[test]
     fn transposes_match_plain_loops() {
         if !std::arch::is_x86_feature_detected!("avx512f") {
             return;
         }
-        for c in 1..=40usize {
+        for c in (1..=70usize).chain([100, 127, 128, 200, 254, 255, 256, 300, 1000]) {
             for np in [1usize, 2, 15, 16, 17, 31, 33, 64] {
                 let n = np * c;
                 if n > MAX_ELEMS {

@@ -147,8 +147,19 @@ fn strips_match_plain_loops() {
             assert_eq!(sum[i], want);
         }
     }
-    // Any NaN or infinity, or a spread past f32::MAX, is refused.
-    for bad in [f32::NAN, f32::INFINITY, f32::NEG_INFINITY, 3e38] {
+    // A masked class (-inf) is accepted; a lane with every class masked is not.
+    let mut zm = z.clone();
+    zm[2 * stride + 16 + 7] = f32::NEG_INFINITY;
+    let mut mx = vec![0.0f32; np];
+    // SAFETY: as above.
+    assert!(unsafe { strip_extremes(&zm, stride, c, 16, &mut mx) });
+    for cl in 0..c {
+        zm[cl * stride + 16 + 7] = f32::NEG_INFINITY;
+    }
+    // SAFETY: as above.
+    assert!(!unsafe { strip_extremes(&zm, stride, c, 16, &mut mx) });
+    // Any NaN or +inf, or a spread past f32::MAX, is refused.
+    for bad in [f32::NAN, f32::INFINITY, 3e38] {
         let mut z = z.clone();
         z[2 * stride + 16 + 7] = bad;
         if bad == 3e38 {
@@ -195,7 +206,11 @@ fn tile_passes_match_the_strips() {
     assert_eq!(mx, mx2);
     assert_eq!(es, es2);
     assert_eq!(sum, sum2);
-    for bad in [f32::NAN, f32::INFINITY, f32::NEG_INFINITY] {
+    let mut zm = z.clone();
+    zm[3 * stride + 41] = f32::NEG_INFINITY;
+    // SAFETY: as above (a masked class is accepted).
+    assert!(unsafe { tile_passes(&zm, stride, c, &mut mx, &mut es, &mut sum) });
+    for bad in [f32::NAN, f32::INFINITY] {
         let mut z = z.clone();
         z[3 * stride + 41] = bad;
         let mut sum = vec![-1.0f32; TILE];
