@@ -31,6 +31,32 @@ fn kinds<F: LossFloat>() -> Vec<SoftmaxKind<F>> {
     v
 }
 
+/// Runs the vectorised kernel at `level` over a whole problem.
+#[allow(clippy::too_many_arguments)]
+fn run_fast<F: LossFloat>(
+    level: Level,
+    k: &fast::Consts<'_, F>,
+    geom: Geom,
+    z: &[F],
+    t: &[usize],
+    per_target: Option<&mut [F]>,
+    grad: Option<(&mut [F], Upstream<'_, F>)>,
+    hess: Option<&mut [F]>,
+) -> Result<f64, Fallback> {
+    let work = Work {
+        z,
+        t: Labels::Usize(t),
+        aux: &[],
+        per_target,
+        grad,
+        hess,
+        n: geom.n,
+    };
+    chunks::reduce(geom, work, &|w| {
+        fast::run_level(level, k, geom.c, geom.m, w)
+    })
+}
+
 /// Compares every level with the scalar kernel on one problem.
 fn compare<F: LossFloat>(geom: Geom, z: &[F], t: &[usize], w: Option<&[F]>, u: &[F], tol: f64) {
     for kind in kinds::<F>() {
@@ -64,18 +90,9 @@ fn compare<F: LossFloat>(geom: Geom, z: &[F], t: &[usize], w: Option<&[F]>, u: &
             } else {
                 vec![F::zero(); geom.len()]
             };
-            let work = Work {
-                z,
-                t: Labels::Usize(t),
-                aux: &[],
-                per_target: Some(&mut pt),
-                grad: Some((&mut g, Upstream::PerPosition(u))),
-                hess: Some(&mut h[..]).filter(|_| !nll),
-                n: geom.n,
-            };
-            let sum = chunks::reduce(geom, work, &|w| {
-                fast::run_level(level, &k, geom.c, geom.m, w)
-            });
+            let grad = Some((&mut g[..], Upstream::PerPosition(u)));
+            let hess = Some(&mut h[..]).filter(|_| !nll);
+            let sum = run_fast(level, &k, geom, z, t, Some(&mut pt), grad, hess);
             // Where the scalar kernel reports an error, the fast one must
             // decline (and the caller then reruns the scalar kernel).
             let (sum, sum_ref) = match (sum, &sum_ref) {
@@ -234,16 +251,8 @@ fn timing() {
                 let mut best = f64::INFINITY;
                 for _ in 0..10 {
                     let t0 = std::time::Instant::now();
-                    let work = Work {
-                        z: &z,
-                        t: Labels::Usize(&t),
-                        aux: &[],
-                        per_target: None,
-                        grad: Some((&mut g, Upstream::Uniform(1.0))),
-                        hess: None,
-                        n,
-                    };
-                    chunks::reduce(geom, work, &|w| fast::run_level(level, &k, c, m, w)).unwrap();
+                    let grad = Some((&mut g[..], Upstream::Uniform(1.0)));
+                    run_fast(level, &k, geom, &z, &t, None, grad, None).unwrap();
                     best = best.min(t0.elapsed().as_secs_f64());
                 }
                 println!(
@@ -306,18 +315,8 @@ fn masked_classes_stay_vectorised() {
             for level in Level::available() {
                 let mut g = vec![0.0; geom.len()];
                 let mut h = vec![0.0; geom.len()];
-                let work = Work {
-                    z: &z,
-                    t: Labels::Usize(&t),
-                    aux: &[],
-                    per_target: None,
-                    grad: Some((&mut g, Upstream::Uniform(1.0))),
-                    hess: Some(&mut h),
-                    n: geom.n,
-                };
-                let sum = chunks::reduce(geom, work, &|w| {
-                    fast::run_level(level, &k, geom.c, geom.m, w)
-                });
+                let grad = Some((&mut g[..], Upstream::Uniform(1.0)));
+                let sum = run_fast(level, &k, geom, &z, &t, None, grad, Some(&mut h));
                 assert!(sum.is_ok(), "{level:?} {kind:?} {geom:?} declined");
             }
         }
