@@ -107,13 +107,14 @@ fn run<F: focal_loss::LossFloat>(reps: usize, ty: &str, sweep: bool) -> Result<(
             xm
         };
         let tm = t.mapv(|v| v % (c - 1).max(1));
-        let cases: [Case<'_, F>; 7] = [
+        let cases: [Case<'_, F>; 8] = [
             ("ce", &|g| ce.forward_backward_into(&x, &t, g)),
             ("ce_masked", &|g| ce.forward_backward_into(&xm, &tm, g)),
             ("focal_g2_masked", &|g| {
                 f2.forward_backward_into(&xm, &tm, g)
             }),
             ("nll", &|g| nll.forward_backward_into(&x, &t, g)),
+            ("nll_masked", &|g| nll.forward_backward_into(&xm, &tm, g)),
             ("focal_g2", &|g| f2.forward_backward_into(&x, &t, g)),
             ("focal_g0.5", &|g| f05.forward_backward_into(&x, &t, g)),
             ("sigmoid_focal", &|g| sfl.forward_backward_into(&x, &yb, g)),

@@ -266,8 +266,8 @@ fn timing() {
 }
 
 /// Masked (`-inf`) classes away from the target run in the vectorised
-/// kernels (tiles, K-dim tiles and rows), without smoothing, and match the
-/// scalar kernel.
+/// kernels (tiles, K-dim tiles, rows and NLL), without smoothing, and match
+/// the scalar kernel.
 #[test]
 fn masked_classes_stay_vectorised() {
     for geom in [
@@ -296,6 +296,7 @@ fn masked_classes_stay_vectorised() {
         }
         let u = vec![1.0; geom.positions()];
         for kind in [
+            SoftmaxKind::Nll,
             SoftmaxKind::CrossEntropy { smoothing: 0.0 },
             SoftmaxKind::Focal {
                 gamma: 0.5,

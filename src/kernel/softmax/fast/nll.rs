@@ -3,7 +3,7 @@
 //! pass checks every input, then each position writes its one entry while
 //! the block is still in L1.
 
-use super::row::all_finite;
+use super::row::finite_or_masked;
 use super::Consts;
 use crate::kernel::chunks::Work;
 use crate::kernel::float::LossFloat;
@@ -188,9 +188,10 @@ fn positions<F: LossFloat, L: Label>(
         // scalar and ran 18% slower at (16384, 100).
         g[span.clone()].fill(F::zero());
     }
-    if !all_finite(&z[span]) {
+    if !finite_or_masked(&z[span]) {
         return false;
     }
+
     // Local reborrows: the loop then keeps them in registers.
     let mut pt = pt.as_deref_mut();
     let mut one = |j: usize, y: usize, a: &mut f64| {
@@ -224,5 +225,8 @@ fn positions<F: LossFloat, L: Label>(
         one(done + r, y.key(), &mut part[r]);
     }
     *acc = part;
-    true
+    // A masked (-inf) class is fine anywhere but at a target, where its
+    // loss (+inf, or NaN with weight 0) makes a sum non-finite: the scalar
+    // kernel then reports it.
+    part.iter().all(|a| a.is_finite())
 }

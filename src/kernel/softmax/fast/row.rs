@@ -13,9 +13,18 @@ use crate::kernel::Outputs;
 /// Accumulator width for reductions along a row.
 pub(super) const ACC: usize = 16;
 
+/// Whether no value is NaN or `+inf` (`-inf`, a masked class, is allowed);
+/// vectorised. The plain finiteness check runs first: the second pass is
+/// paid only by inputs with an infinity (as one pass, the check ran NLL
+/// 1.5-2.2x slower).
+#[inline(always)]
+pub(super) fn finite_or_masked<F: LossFloat>(v: &[F]) -> bool {
+    all_finite(v) || below_pos_inf(v)
+}
+
 /// Whether every value is finite (no NaN, no infinity); vectorised.
 #[inline(always)]
-pub(super) fn all_finite<F: LossFloat>(v: &[F]) -> bool {
+fn all_finite<F: LossFloat>(v: &[F]) -> bool {
     // v * 0 is NaN exactly for NaN and infinite v.
     let mut chk = [F::zero(); ACC];
     let mut chunks = v.chunks_exact(ACC);
@@ -28,6 +37,12 @@ pub(super) fn all_finite<F: LossFloat>(v: &[F]) -> bool {
         chk[i] = chk[i] + x * F::zero();
     }
     !sum_acc(&chk).is_nan()
+}
+
+/// Whether no value is NaN or `+inf` (the comparison is false for both).
+#[inline(always)]
+fn below_pos_inf<F: LossFloat>(v: &[F]) -> bool {
+    v.iter().fold(true, |ok, &x| ok & (x < F::infinity()))
 }
 
 /// Row maximum (NaN values are skipped: they surface later as a NaN sum).
@@ -195,7 +210,7 @@ pub(crate) fn rows<F: LossFloat, const FMA: bool, const W512: bool>(
         let y = t[j];
         valid[j] = k.ignore != Some(y);
         if !valid[j] {
-            if !all_finite(zr) {
+            if !finite_or_masked(zr) {
                 return Err(Fallback);
             }
             if let Some((g, _)) = out.grad.as_mut() {
