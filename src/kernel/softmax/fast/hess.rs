@@ -97,8 +97,7 @@ impl<F: LossFloat> Coefs<F> {
     /// `h_y` of position `j`, from the stored `e_y`.
     #[inline(always)]
     pub fn on_target(&self, j: usize, e: F) -> F {
-        let p = e * self.inv[j];
-        self.pc[j] * p * (F::one() - p) + self.qc[j]
+        entry(e * self.inv[j], self.pc[j], self.qc[j], F::one())
     }
 
     /// One contiguous row (position `j`, target `y`): its Hessian into
@@ -110,8 +109,7 @@ impl<F: LossFloat> Coefs<F> {
         let (inv, q, invq, pc, qc) = (self.inv[j], self.q[j], self.invq[j], self.pc[j], self.qc[j]);
         let hk = |e: F| {
             let p = e * inv;
-            let rho = if p >= q { F::one() } else { p * invq };
-            pc * p * (F::one() - p) + qc * rho * rho
+            entry(p, pc, qc, if p >= q { F::one() } else { p * invq })
         };
         let n = g.len();
         let h = &mut h[..n];
@@ -150,7 +148,13 @@ impl<F: LossFloat> Coefs<F> {
             } else {
                 p * invq[j]
             };
-            h[j] = pc[j] * p * (F::one() - p) + qc[j] * rho * rho;
+            h[j] = entry(p, pc[j], qc[j], rho);
         }
     }
+}
+
+/// One entry, `h_k = P p_k (1 - p_k) + Q ρ_k²`.
+#[inline(always)]
+fn entry<F: LossFloat>(p: F, pc: F, qc: F, rho: F) -> F {
+    pc * p * (F::one() - p) + qc * rho * rho
 }
