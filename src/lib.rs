@@ -185,7 +185,11 @@
 #![deny(missing_docs)]
 #![warn(clippy::unwrap_used)]
 
+#[cfg(any(feature = "candle", feature = "burn"))]
+mod bridge;
 mod builder;
+#[cfg(feature = "burn")]
+pub mod burn;
 mod call;
 #[cfg(feature = "candle")]
 pub mod candle;

@@ -263,7 +263,7 @@ fn log_softmax(xr: &Tensor) -> Result<Tensor> {
 /// for the most probable class, whose `q` is the other classes' mass.
 fn soft(s: &Softmax<'_>, x: &Tensor, t: &Tensor) -> Result<Tensor> {
     if s.nll {
-        return Err(super::not_index().into());
+        return Err(crate::bridge::not_index().into());
     }
     let dt = compute_dtype(x);
     let xr = rows(&x.to_dtype(dt)?)?;
@@ -322,7 +322,7 @@ fn soft(s: &Softmax<'_>, x: &Tensor, t: &Tensor) -> Result<Tensor> {
 impl Composed for Softmax<'_> {
     fn compose(&self, x: &Tensor, t: &Tensor, mask: Option<&Tensor>) -> Result<Tensor> {
         if mask.is_some() {
-            return Err(super::no_mask().into());
+            return Err(crate::bridge::no_mask().into());
         }
         let s = self;
         let index = matches!(t.dtype(), DType::U8 | DType::U32 | DType::I64);

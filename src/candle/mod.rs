@@ -36,9 +36,8 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
-use crate::{LossError, LossFloat};
+use crate::LossError;
 use ::candle_core::Tensor;
-use ndarray::ArrayViewD;
 use std::sync::Mutex;
 
 mod device;
@@ -54,7 +53,7 @@ impl From<LossError> for ::candle_core::Error {
 }
 
 /// Every loss of the crate on candle tensors (sealed).
-pub trait CandleLoss: Clone + Send + Sync + 'static + private::Sealed {
+pub trait CandleLoss: crate::bridge::Fused {
     /// The reduced loss of `logits` against `targets`, as a scalar tensor
     /// of the logits' dtype whose backward pass is the loss's exact
     /// gradient. Targets: class indices (`u8`, `u32`, `i64`) or
@@ -167,65 +166,4 @@ pub trait CandleLoss: Clone + Send + Sync + 'static + private::Sealed {
         targets: &Tensor,
         ignore: Option<&Tensor>,
     ) -> ::candle_core::Result<Tensor>;
-
-    /// Runs the loss on CPU views; `ignore` is a mask of the logits' shape.
-    #[doc(hidden)]
-    fn run<F: LossFloat>(&self, inputs: Inputs<'_, F>, grad: &mut [F]) -> Result<F, LossError>;
-}
-
-/// One call's inputs read from candle storage: logits, targets, and an
-/// ignore mask of the logits' shape.
-#[doc(hidden)]
-#[derive(Debug)]
-pub struct Inputs<'a, F> {
-    pub(crate) x: ArrayViewD<'a, F>,
-    pub(crate) t: TargetData<'a, F>,
-    pub(crate) ignore: Option<ArrayViewD<'a, bool>>,
-}
-
-/// Targets read from candle storage.
-#[doc(hidden)]
-#[derive(Debug)]
-pub enum TargetData<'a, F> {
-    /// `u8` class indices.
-    U8(ArrayViewD<'a, u8>),
-    /// `u32` class indices.
-    U32(ArrayViewD<'a, u32>),
-    /// `i64` class indices.
-    I64(ArrayViewD<'a, i64>),
-    /// Float targets in the computing precision.
-    Float(ArrayViewD<'a, F>),
-}
-
-mod private {
-    pub trait Sealed {}
-    impl Sealed for crate::NllLoss {}
-    impl Sealed for crate::CrossEntropyLoss {}
-    impl Sealed for crate::FocalLoss {}
-    impl Sealed for crate::SigmoidFocalLoss {}
-    impl Sealed for crate::BceWithLogitsLoss {}
-}
-
-pub(super) fn no_mask() -> LossError {
-    LossError::InvalidParameter {
-        name: "ignore",
-        value: f64::NAN,
-        expected: "no ignore mask for a softmax loss (use its ignore index)",
-    }
-}
-
-pub(super) fn not_index() -> LossError {
-    LossError::InvalidParameter {
-        name: "targets",
-        value: f64::NAN,
-        expected: "class indices (u8, u32, i64) for NllLoss",
-    }
-}
-
-pub(super) fn not_float() -> LossError {
-    LossError::InvalidParameter {
-        name: "targets",
-        value: f64::NAN,
-        expected: "float binary targets for a sigmoid loss",
-    }
 }

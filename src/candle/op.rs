@@ -1,7 +1,8 @@
 //! The candle op: the fused CPU call on candle's storage, read in place,
 //! with the gradient kept for the backward pass.
 
-use super::{CandleLoss, Inputs, TargetData};
+use super::CandleLoss;
+use crate::bridge::{Inputs, Job, Out, TargetData};
 use crate::{LossError, LossFloat};
 use ::candle_core::{backend::BackendStorage, CpuStorage, CustomOp2, DType, Layout, Shape, Tensor};
 use half::{bf16, f16};
@@ -63,10 +64,7 @@ impl<F> Read<'_, F> {
     /// The targets, reborrowed (ndarray views are invariant in their lifetime).
     fn data(&self) -> TargetData<'_, F> {
         match self {
-            Read::Borrowed(TargetData::U8(t)) => TargetData::U8(t.view()),
-            Read::Borrowed(TargetData::U32(t)) => TargetData::U32(t.view()),
-            Read::Borrowed(TargetData::I64(t)) => TargetData::I64(t.view()),
-            Read::Borrowed(TargetData::Float(t)) => TargetData::Float(t.view()),
+            Read::Borrowed(t) => t.reborrow(),
             Read::Owned(a) => TargetData::Float(a.view()),
         }
     }
@@ -118,7 +116,14 @@ impl<L: CandleLoss> LossOp<L> {
     ) -> ::candle_core::Result<(CpuStorage, Shape)> {
         let mut grad = vec![F::zero(); x.len()];
         let shape = Shape::from(x.shape());
-        let loss = self.loss.run(Inputs { x, t, ignore }, &mut grad)?;
+        let Out::Loss(loss) = self
+            .loss
+            .run(Inputs { x, t, ignore }, Job::Grad(&mut grad))?
+        else {
+            return Err(::candle_core::Error::Msg(
+                "a reduced loss was expected".into(),
+            ));
+        };
         let g = Tensor::from_vec(grad, shape, &::candle_core::Device::Cpu)?.to_dtype(out)?;
         *self
             .grad
