@@ -15,7 +15,8 @@
 //! `forward_grad_hess` / `forward_grad_hess_into` (the exact diagonal of the
 //! Hessian too, for gradient boosting). Optional features put them into
 //! other frameworks: `candle` (module `focal_loss::candle`: the losses as
-//! candle graph nodes) and `perpetual` (module `focal_loss::perpetual`: a
+//! candle graph nodes), `burn` (module `focal_loss::burn`: the losses as
+//! burn autodiff ops) and `perpetual` (module `focal_loss::perpetual`: a
 //! gradient-boosting objective).
 //!
 //! ## Class weights with focal loss

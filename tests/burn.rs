@@ -46,7 +46,7 @@ fn float<const D: usize, F: LossFloat + Element>(a: &ArrayD<F>, dev: &Device) ->
 
 fn array<const D: usize, F: LossFloat + Element>(t: Tensor<D>) -> ArrayD<F> {
     let shape = t.dims().to_vec();
-    let v = t.into_data().to_vec::<F>().expect("float data");
+    let v = t.into_data().try_to_vec::<F>().expect("float data");
     ArrayD::from_shape_vec(IxDyn(&shape), v).expect("shape")
 }
 
