@@ -8,9 +8,9 @@ ours=$(sed -n 's/^rust-version *= *"\(.*\)"/\1/p' Cargo.toml)
 [ -n "$ours" ] || { echo "Cargo.toml declares no rust-version"; exit 1; }
 ver_le() { [ "$(printf '%s\n%s\n' "$1" "$2" | sort -V | head -n1)" = "$1" ]; }
 # Normal dependencies of the library, transitively (dev-dependencies excluded).
-# Every feature that keeps the crate's rust-version: all but `perpetual` and
-# `burn` (burn 0.22 needs Rust 1.95),
-# which needs Rust 1.85 (perpetual 2.x is edition 2024; see Cargo.toml).
+# Every feature that keeps the crate's rust-version: all but `perpetual`,
+# which needs Rust 1.85 (perpetual 2.x is edition 2024; see Cargo.toml), and
+# `burn` (burn 0.22 needs Rust 1.95).
 deps=$(cargo tree -e normal --prefix none --format '{p}' --features rayon | sed 's/ (.*//' | sort -u)
 bad=0
 while read -r name ver; do
