@@ -1,6 +1,8 @@
 //! Per-step loss + gradient time, single thread, `f32`: this crate through
 //! the burn adapter (`forward_burn` + `backward()` on burn's autodiff Flex
 //! and NdArray backends), the crate on ndarray (`forward_backward_into`),
+//! the adapter's generic path (`forward_burn_ops`: burn tensor ops with
+//! the exact gradient attached, what other backends run) on autodiff Flex,
 //! and weighted cross-entropy / focal loss composed from burn ops on
 //! autodiff Flex (log-softmax, gather, autodiff's own backward; what
 //! burn-nn's `CrossEntropyLoss` does).
@@ -57,9 +59,9 @@ fn composed_ce(x: Tensor<2>, y: &Tensor<1, Int>, w: &Tensor<1>) -> Tensor<1> {
 fn main() -> Res {
     let reps: usize = std::env::args().nth(1).map_or(Ok(15), |s| s.parse())?;
     println!(
-        "| shape | adapter on Flex | adapter on NdArray | crate on ndarray | CE from burn ops | focal from burn ops |"
+        "| shape | adapter on Flex | adapter on NdArray | crate on ndarray | generic path on Flex | CE from burn ops | focal from burn ops |"
     );
-    println!("|---|---:|---:|---:|---:|---:|");
+    println!("|---|---:|---:|---:|---:|---:|---:|");
     for (n, c) in [(65536_usize, 10_usize), (16384, 100), (4096, 1000)] {
         let x = ArrayD::from_shape_fn(IxDyn(&[n, c]), |i| {
             ((i[0] * 31 + i[1] * 7) % 97) as f32 / 12.0 - 4.0
@@ -95,6 +97,13 @@ fn main() -> Res {
             TensorData::new(alpha.iter().map(|&a| a as f32).collect::<Vec<f32>>(), [c]),
             &dev,
         );
+        let generic_ms = median_ms(reps, || {
+            let grads = focal
+                .forward_burn_ops(xt.clone(), yt.clone(), None)?
+                .backward();
+            std::hint::black_box(xt.grad(&grads));
+            Ok(())
+        })?;
         let ce_ms = median_ms(reps, || {
             let grads = composed_ce(xt.clone(), &yt, &w).backward();
             std::hint::black_box(xt.grad(&grads));
@@ -113,7 +122,7 @@ fn main() -> Res {
             "composed CE {got} vs crate {want}"
         );
         println!(
-            "| ({n}, {c}) | {:.2} ms | {:.2} ms | {crate_ms:.2} ms | {ce_ms:.2} ms | {focal_ms:.2} ms |",
+            "| ({n}, {c}) | {:.2} ms | {:.2} ms | {crate_ms:.2} ms | {generic_ms:.2} ms | {ce_ms:.2} ms | {focal_ms:.2} ms |",
             adapter[0], adapter[1]
         );
     }

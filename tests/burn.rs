@@ -345,3 +345,247 @@ fn bad_input_is_an_error_not_a_panic() {
     let y = Tensor::<1, Int>::from_data(TensorData::from([0_i64, 1]), &Device::ndarray());
     assert!(ce.forward_burn(x, y).is_err(), "mixed backends");
 }
+
+/// `|a - b| <= tol * max(1, |b|)` elementwise.
+fn close(what: &str, a: &ArrayD<f64>, b: &ArrayD<f64>, tol: f64) {
+    assert_eq!(a.shape(), b.shape(), "{what}: shape");
+    for (i, (x, y)) in a.iter().zip(b).enumerate() {
+        assert!(
+            (x - y).abs() <= tol * y.abs().max(1.0),
+            "{what}: element {i}: {x} vs {y}"
+        );
+    }
+}
+
+/// The generic path (burn ops, any backend) against the fused kernels, on
+/// autodiff Flex, `f64`: every loss and option, reduced (upstream 2) and
+/// per target (upstream `u`), 2-D and K-dim.
+#[test]
+fn generic_path_equals_the_fused_path() {
+    let dev = Device::flex().autodiff();
+    let tol = 1e-9;
+    let focal = FocalLoss::new(0.5)
+        .unwrap()
+        .with_alpha([0.25, 1.0, 2.0, 0.5])
+        .unwrap()
+        .with_ignore_index(-100);
+    let focal_s = FocalLoss::new(2.0)
+        .unwrap()
+        .with_label_smoothing(0.1)
+        .unwrap();
+    let ce = CrossEntropyLoss::new()
+        .with_weight([1.0, 2.0, 0.5, 3.0])
+        .unwrap()
+        .with_reduction(Reduction::WeightedMean);
+    let ce_s = ce.clone().with_label_smoothing(0.2).unwrap();
+    let nll = NllLoss::new()
+        .with_ignore_index(1)
+        .with_reduction(Reduction::Sum);
+    for shape in [vec![7_usize, 4], vec![3, 4, 5, 2]] {
+        let x = logits::<f64>(&shape);
+        let mut tshape = shape.clone();
+        tshape.remove(1);
+        let mut y = labels(&tshape, 4);
+        y.as_slice_mut().unwrap()[0] = -100;
+        let y0 = y.mapv(|v| v.max(0));
+        let u = ArrayD::from_shape_fn(IxDyn(&tshape), |i| {
+            0.5 + i.slice().iter().sum::<usize>() as f64
+        });
+        macro_rules! both {
+            ($name:expr, $loss:expr, $x:expr, $y:expr) => {{
+                let tag = format!("{} {shape:?}", $name);
+                let want = $loss.forward_backward(&$x, &$y).unwrap();
+                let want_pt = $loss.per_target(&$x, &$y).unwrap().into_dyn();
+                let want_vjp = $loss.per_target_backward(&$x, &$y, &u).unwrap();
+                let (got, got_pt, got_vjp) = match shape.len() {
+                    2 => generic_run::<2, 1>(&$loss, &$x, &$y, &u, &dev),
+                    _ => generic_run::<4, 3>(&$loss, &$x, &$y, &u, &dev),
+                };
+                close(
+                    &tag,
+                    &ArrayD::from_elem(IxDyn(&[]), want.0),
+                    &ArrayD::from_elem(IxDyn(&[]), got.0),
+                    tol,
+                );
+                close(&tag, &want.1.mapv(|g| 2.0 * g), &got.1, tol);
+                close(&tag, &want_pt, &got_pt, tol);
+                close(&tag, &want_vjp, &got_vjp, tol);
+            }};
+        }
+        both!("focal", focal, x, y);
+        both!("focal smoothing", focal_s, x, y0);
+        both!("ce", ce, x, y0);
+        both!("ce smoothing", ce_s, x, y0);
+        let lp = x.mapv(|v| v - 3.0);
+        both!("nll", nll, lp, y0);
+    }
+}
+
+/// Reduced (upstream 2) and per-target (upstream `u`) through the generic
+/// path: `((value, grad), per_target, vjp)`.
+fn generic_run<const D: usize, const E: usize>(
+    loss: &impl BurnLoss,
+    x: &ArrayD<f64>,
+    y: &ArrayD<i64>,
+    u: &ArrayD<f64>,
+    dev: &Device,
+) -> ((f64, ArrayD<f64>), ArrayD<f64>, ArrayD<f64>) {
+    let yt = Tensor::<E, Int>::from_data(data(y), dev);
+    let xt = float::<D, f64>(x, dev).require_grad();
+    let l = loss.forward_burn_ops(xt.clone(), yt.clone(), None).unwrap();
+    let value = array::<1, f64>(l.clone().inner())[[0]];
+    let grads = (l * 2.0).backward();
+    let g = array::<D, f64>(xt.grad(&grads).unwrap());
+    let xt = float::<D, f64>(x, dev).require_grad();
+    let per = loss.per_target_burn_ops(xt.clone(), yt, None).unwrap();
+    let pt = array::<E, f64>(per.clone().inner());
+    let grads = (per * float::<E, f64>(u, dev)).sum().backward();
+    let vjp = array::<D, f64>(xt.grad(&grads).unwrap());
+    ((value, g), pt, vjp)
+}
+
+/// The sigmoid losses' generic path against the fused kernels: masked and
+/// unmasked, per-class alpha / pos_weight / weight, 2-D and K-dim, `f64`.
+#[test]
+fn generic_sigmoid_path_equals_the_fused_path() {
+    let dev = Device::flex().autodiff();
+    let tol = 1e-9;
+    let sfl = SigmoidFocalLoss::new(1.5)
+        .unwrap()
+        .with_alpha([0.25, 0.5, 0.75])
+        .unwrap()
+        .with_label_smoothing(0.1)
+        .unwrap();
+    let bce = BceWithLogitsLoss::new()
+        .with_pos_weight([2.0, 1.0, 4.0])
+        .unwrap()
+        .with_weight([1.0, 0.5, 2.0])
+        .unwrap()
+        .with_reduction(Reduction::Sum);
+    for shape in [vec![6_usize, 3], vec![2, 3, 4]] {
+        let x = logits::<f64>(&shape);
+        let y = ArrayD::from_shape_fn(IxDyn(&shape), |i| {
+            ((i.slice().iter().sum::<usize>()) % 2) as f64
+        });
+        let mut ignore = ArrayD::from_elem(IxDyn(&shape), false);
+        ignore.as_slice_mut().unwrap()[1] = true;
+        let u = ArrayD::from_shape_fn(IxDyn(&shape), |i| 1.0 + i.slice()[0] as f64);
+        for (name, masked) in [("unmasked", false), ("masked", true)] {
+            let m = Masked {
+                targets: &y,
+                ignore: &ignore,
+            };
+            macro_rules! check {
+                ($loss:expr, $D:literal) => {{
+                    let tag = format!("{} {name} {shape:?}", stringify!($loss));
+                    let (want, want_pt, want_vjp) = if masked {
+                        (
+                            $loss.forward_backward(&x, &m).unwrap(),
+                            $loss.per_target(&x, &m).unwrap().into_dyn(),
+                            $loss.per_target_backward(&x, &m, &u).unwrap(),
+                        )
+                    } else {
+                        (
+                            $loss.forward_backward(&x, &y).unwrap(),
+                            $loss.per_target(&x, &y).unwrap().into_dyn(),
+                            $loss.per_target_backward(&x, &y, &u).unwrap(),
+                        )
+                    };
+                    let mk = || masked.then(|| Tensor::<$D, Bool>::from_data(data(&ignore), &dev));
+                    let yt = float::<$D, f64>(&y, &dev);
+                    let xt = float::<$D, f64>(&x, &dev).require_grad();
+                    let l = $loss
+                        .forward_burn_ops(xt.clone(), yt.clone(), mk())
+                        .unwrap();
+                    let value = array::<1, f64>(l.clone().inner())[[0]];
+                    let grads = (l * 2.0).backward();
+                    let g = array::<$D, f64>(xt.grad(&grads).unwrap());
+                    close(
+                        &tag,
+                        &ArrayD::from_elem(IxDyn(&[]), want.0),
+                        &ArrayD::from_elem(IxDyn(&[]), value),
+                        tol,
+                    );
+                    close(&tag, &want.1.mapv(|v| 2.0 * v), &g, tol);
+                    let xt = float::<$D, f64>(&x, &dev).require_grad();
+                    let per = $loss.per_target_burn_ops(xt.clone(), yt, mk()).unwrap();
+                    close(&tag, &want_pt, &array::<$D, f64>(per.clone().inner()), tol);
+                    let grads = (per * float::<$D, f64>(&u, &dev)).sum().backward();
+                    close(
+                        &tag,
+                        &want_vjp,
+                        &array::<$D, f64>(xt.grad(&grads).unwrap()),
+                        tol,
+                    );
+                }};
+            }
+            if shape.len() == 2 {
+                check!(sfl, 2);
+                check!(bce, 2);
+            } else {
+                check!(sfl, 3);
+                check!(bce, 3);
+            }
+        }
+    }
+}
+
+/// The generic path: fractional `gamma` at `p_t = 1` stays finite, and bad
+/// input is an error, never a panic.
+#[test]
+fn generic_path_is_finite_at_certainty_and_rejects_bad_input() {
+    let dev = Device::flex().autodiff();
+    let focal = FocalLoss::new(0.5).unwrap();
+    let x = ArrayD::from_shape_vec(IxDyn(&[1, 3]), vec![0.0_f32, -200.0, -200.0]).unwrap();
+    let y = Tensor::<1, Int>::from_data(TensorData::from([0_i64]), &dev);
+    let (l, g) = through_burn::<2, f32>(&x, &Device::flex(), 1.0, |xt| {
+        focal.forward_burn_ops(xt, y.clone(), None)
+    });
+    assert!(
+        l.is_finite() && g.iter().all(|v| v.is_finite()),
+        "{l} {g:?}"
+    );
+    let ce = CrossEntropyLoss::new();
+    let xt = float::<2, f32>(&logits(&[2, 3]), &dev).require_grad();
+    let bad = [
+        Tensor::<1, Int>::from_data(TensorData::from([0_i64, 3]), &dev),
+        Tensor::<1, Int>::from_data(TensorData::from([0_i64, -1]), &dev),
+        Tensor::<1, Int>::from_data(TensorData::from([0_i64, 1, 2]), &dev),
+    ];
+    for (i, t) in bad.into_iter().enumerate() {
+        assert!(
+            ce.forward_burn_ops(xt.clone(), t, None).is_err(),
+            "bad targets {i}"
+        );
+    }
+    let nan = float::<2, f32>(
+        &ArrayD::from_shape_vec(IxDyn(&[1, 2]), vec![f32::NAN, 0.0]).unwrap(),
+        &dev,
+    );
+    let y1 = Tensor::<1, Int>::from_data(TensorData::from([0_i64]), &dev);
+    assert!(ce.forward_burn_ops(nan, y1, None).is_err(), "NaN logits");
+    let probs = float::<2, f32>(&logits(&[2, 3]), &dev); // negative entries
+    assert!(
+        ce.forward_burn_ops(xt.clone(), probs.clone(), None)
+            .is_err(),
+        "negative probs"
+    );
+    assert!(
+        NllLoss::new()
+            .forward_burn_ops(xt.clone(), probs.clone(), None)
+            .is_err(),
+        "NLL probs"
+    );
+    let y2 = float::<2, f32>(&logits(&[2, 3]), &dev);
+    assert!(
+        BceWithLogitsLoss::new()
+            .forward_burn_ops(xt.clone(), y2, None)
+            .is_err(),
+        "binary targets outside [0, 1]"
+    );
+    let mask = Tensor::<2, Bool>::from_data(TensorData::from([[false; 3]; 2]), &dev);
+    assert!(
+        ce.forward_burn_ops(xt, probs, Some(mask)).is_err(),
+        "softmax with a mask"
+    );
+}

@@ -20,29 +20,20 @@ pub(super) enum Floats<'a> {
     F64(ArrayViewD<'a, f64>),
 }
 
-/// Class-index targets viewed in place, or copied to `i64` for the label
-/// types the kernels do not take (`i8`, `i16`).
+/// Class-index targets viewed in place (never `TargetData::Float`), or
+/// copied to `i64` for the label types the kernels do not take (`i8`,
+/// `i16`).
 pub(super) enum Ints<'a> {
-    U8(ArrayViewD<'a, u8>),
-    U16(ArrayViewD<'a, u16>),
-    U32(ArrayViewD<'a, u32>),
-    U64(ArrayViewD<'a, u64>),
-    I32(ArrayViewD<'a, i32>),
-    I64(ArrayViewD<'a, i64>),
+    View(TargetData<'a, f64>),
     Owned(ArrayD<i64>),
 }
 
 impl Ints<'_> {
     /// The targets as the kernels take them.
-    pub(super) fn data<F>(&self) -> TargetData<'_, F> {
+    pub(super) fn data<F>(&self) -> Result<TargetData<'_, F>, LossError> {
         match self {
-            Ints::U8(t) => TargetData::U8(t.view()),
-            Ints::U16(t) => TargetData::U16(t.view()),
-            Ints::U32(t) => TargetData::U32(t.view()),
-            Ints::U64(t) => TargetData::U64(t.view()),
-            Ints::I32(t) => TargetData::I32(t.view()),
-            Ints::I64(t) => TargetData::I64(t.view()),
-            Ints::Owned(t) => TargetData::I64(t.view()),
+            Ints::View(t) => t.indices().map_err(|_| crate::bridge::not_index()),
+            Ints::Owned(t) => Ok(TargetData::I64(t.view())),
         }
     }
 }
@@ -159,12 +150,12 @@ impl Host for Flex {
         let l = t.layout();
         let (s, st, o) = (l.shape().as_slice(), l.strides(), l.start_offset());
         match t.dtype() {
-            DType::I64 => Ok(Ints::I64(strided(t.storage(), s, st, o)?)),
-            DType::I32 => Ok(Ints::I32(strided(t.storage(), s, st, o)?)),
-            DType::U64 => Ok(Ints::U64(strided(t.storage(), s, st, o)?)),
-            DType::U32 => Ok(Ints::U32(strided(t.storage(), s, st, o)?)),
-            DType::U16 => Ok(Ints::U16(strided(t.storage(), s, st, o)?)),
-            DType::U8 => Ok(Ints::U8(strided(t.storage(), s, st, o)?)),
+            DType::I64 => Ok(Ints::View(TargetData::I64(strided(t.storage(), s, st, o)?))),
+            DType::I32 => Ok(Ints::View(TargetData::I32(strided(t.storage(), s, st, o)?))),
+            DType::U64 => Ok(Ints::View(TargetData::U64(strided(t.storage(), s, st, o)?))),
+            DType::U32 => Ok(Ints::View(TargetData::U32(strided(t.storage(), s, st, o)?))),
+            DType::U16 => Ok(Ints::View(TargetData::U16(strided(t.storage(), s, st, o)?))),
+            DType::U8 => Ok(Ints::View(TargetData::U8(strided(t.storage(), s, st, o)?))),
             DType::I16 => Ok(Ints::Owned(
                 strided(t.storage::<i16>(), s, st, o)?.mapv(i64::from),
             )),
@@ -218,12 +209,12 @@ impl Host for NdArray {
 
     fn ints(t: &NdArrayTensor) -> Result<Ints<'_>, LossError> {
         Ok(match t {
-            NdArrayTensor::I64(s) => Ints::I64(s.view()),
-            NdArrayTensor::I32(s) => Ints::I32(s.view()),
-            NdArrayTensor::U64(s) => Ints::U64(s.view()),
-            NdArrayTensor::U32(s) => Ints::U32(s.view()),
-            NdArrayTensor::U16(s) => Ints::U16(s.view()),
-            NdArrayTensor::U8(s) => Ints::U8(s.view()),
+            NdArrayTensor::I64(s) => Ints::View(TargetData::I64(s.view())),
+            NdArrayTensor::I32(s) => Ints::View(TargetData::I32(s.view())),
+            NdArrayTensor::U64(s) => Ints::View(TargetData::U64(s.view())),
+            NdArrayTensor::U32(s) => Ints::View(TargetData::U32(s.view())),
+            NdArrayTensor::U16(s) => Ints::View(TargetData::U16(s.view())),
+            NdArrayTensor::U8(s) => Ints::View(TargetData::U8(s.view())),
             NdArrayTensor::I16(s) => Ints::Owned(s.view().mapv(i64::from)),
             NdArrayTensor::I8(s) => Ints::Owned(s.view().mapv(i64::from)),
             other => {

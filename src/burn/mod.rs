@@ -18,8 +18,12 @@
 //! tensor itself. The gradient is the crate's, not autodiff through
 //! `(1 - p)^gamma`, so fractional `gamma` stays finite at `p_t = 1`.
 //!
-//! Other backends (CubeCL: wgpu, CUDA, ..; LibTorch) are not supported
-//! yet: the call returns an error naming the backend, it does not panic.
+//! On any other backend (CubeCL: wgpu, CUDA, ..; LibTorch) the same call
+//! composes the loss from burn tensor ops and attaches the crate's exact
+//! gradient (the same stable formulas), without copying tensors to the host
+//! (a few boolean scalars are read back for the input checks): see
+//! [`BurnLoss::forward_burn_ops`]. That path covers every option of every
+//! loss; it is tested on the CPU against the fused path.
 //!
 //! ```
 //! use burn_tensor::{Device, Int, Tensor, TensorData};
@@ -40,9 +44,11 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+mod generic;
 mod host;
 mod op;
 
+use crate::bridge::settings::Settings;
 use crate::LossError;
 use burn_autodiff::checkpoint::strategy::{
     BalancedCheckpointing, CheckpointStrategy, NoCheckpointing,
@@ -67,8 +73,8 @@ pub trait BurnLoss: crate::bridge::Fused + core::fmt::Debug {
     /// # Errors
     ///
     /// The loss's own errors (shapes, targets out of range, NaN logits,
-    /// ..); a dtype the loss cannot take (logits other than `f32` / `f64`);
-    /// tensors on a backend other than `Flex` or `NdArray`.
+    /// ..); a dtype the loss cannot take (logits other than `f32` / `f64`
+    /// on the CPU backends); targets on another backend than the logits.
     ///
     /// # Examples
     ///
@@ -90,7 +96,7 @@ pub trait BurnLoss: crate::bridge::Fused + core::fmt::Debug {
         logits: Tensor<D>,
         targets: Tensor<E, K>,
     ) -> Result<Tensor<1>, LossError> {
-        apply(self, logits, targets.into_dispatch(), K::INDEX, None, false)
+        apply(self, logits, targets, None, false)
     }
 
     /// [`forward_burn`](Self::forward_burn) with an ignore mask of the
@@ -122,8 +128,7 @@ pub trait BurnLoss: crate::bridge::Fused + core::fmt::Debug {
         targets: Tensor<D>,
         ignore: Tensor<D, Bool>,
     ) -> Result<Tensor<1>, LossError> {
-        let mask = Some(ignore.into_dispatch());
-        apply(self, logits, targets.into_dispatch(), false, mask, false)
+        apply(self, logits, targets, Some(ignore), false)
     }
 
     /// The per-target losses (`reduction='none'`), the targets' shape,
@@ -153,15 +158,121 @@ pub trait BurnLoss: crate::bridge::Fused + core::fmt::Debug {
         logits: Tensor<D>,
         targets: Tensor<E, K>,
     ) -> Result<Tensor<E>, LossError> {
-        apply(self, logits, targets.into_dispatch(), K::INDEX, None, true)
+        apply(self, logits, targets, None, true)
     }
+
+    /// The generic path, on any backend: the loss composed from burn
+    /// tensor ops, with the crate's exact gradient attached (what
+    /// [`forward_burn`](Self::forward_burn) runs for tensors on a backend
+    /// other than Flex or NdArray; callable anywhere, e.g. to compare).
+    /// `ignore` is a sigmoid loss's mask (`true` where ignored). Equal to
+    /// the fused path to rounding. Logits must be finite (no masked `-inf`
+    /// classes on this path).
+    ///
+    /// # Errors
+    ///
+    /// As [`forward_burn`](Self::forward_burn), without positions:
+    /// locating a bad target would copy the targets to the host.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use burn_tensor::{Device, Int, Tensor, TensorData};
+    /// use focal_loss::{burn::BurnLoss, FocalLoss};
+    ///
+    /// let device = Device::flex();
+    /// let x = Tensor::<2>::from_data(TensorData::from([[0.0_f32, -200.0, -200.0], [1.0, 0.5, -1.0]]), &device);
+    /// let t = Tensor::<1, Int>::from_data(TensorData::from([0_i64, 2]), &device);
+    /// let focal = FocalLoss::new(0.5)?; // fractional gamma at p_t = 1: finite
+    /// let a = focal.forward_burn_ops(x.clone(), t.clone(), None)?.into_scalar::<f32>();
+    /// let b = focal.forward_burn(x, t)?.into_scalar::<f32>();
+    /// assert!((a - b).abs() <= 1e-6 * b.abs());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    fn forward_burn_ops<const D: usize, const E: usize, K: TargetKind>(
+        &self,
+        logits: Tensor<D>,
+        targets: Tensor<E, K>,
+        ignore: Option<Tensor<D, Bool>>,
+    ) -> Result<Tensor<1>, LossError> {
+        self.compose(logits, targets, ignore, false)
+    }
+
+    /// The generic path of [`per_target_burn`](Self::per_target_burn), on
+    /// any backend (see [`forward_burn_ops`](Self::forward_burn_ops)).
+    ///
+    /// # Errors
+    ///
+    /// As [`forward_burn_ops`](Self::forward_burn_ops).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use burn_tensor::{Device, Int, Tensor, TensorData};
+    /// use focal_loss::{burn::BurnLoss, CrossEntropyLoss};
+    ///
+    /// let device = Device::flex();
+    /// let x = Tensor::<2>::from_data(TensorData::from([[2.0_f32, 0.5], [0.1, 1.0]]), &device);
+    /// let y = Tensor::<1, Int>::from_data(TensorData::from([0_i64, 1]), &device);
+    /// let per = CrossEntropyLoss::new().per_target_burn_ops(x, y, None)?;
+    /// assert_eq!(per.dims(), [2]);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    fn per_target_burn_ops<const D: usize, const E: usize, K: TargetKind>(
+        &self,
+        logits: Tensor<D>,
+        targets: Tensor<E, K>,
+        ignore: Option<Tensor<D, Bool>>,
+    ) -> Result<Tensor<E>, LossError> {
+        self.compose(logits, targets, ignore, true)
+    }
+
+    /// The generic path, reduced (`[1]`) or per target (rank `R`).
+    #[doc(hidden)]
+    fn compose<const D: usize, const E: usize, const R: usize, K: TargetKind>(
+        &self,
+        logits: Tensor<D>,
+        targets: Tensor<E, K>,
+        ignore: Option<Tensor<D, Bool>>,
+        per_target: bool,
+    ) -> Result<Tensor<R>, LossError>;
 }
 
-impl BurnLoss for crate::NllLoss {}
-impl BurnLoss for crate::CrossEntropyLoss {}
-impl BurnLoss for crate::FocalLoss {}
-impl BurnLoss for crate::SigmoidFocalLoss {}
-impl BurnLoss for crate::BceWithLogitsLoss {}
+/// `BurnLoss` for a loss type; `$body` is its generic path.
+macro_rules! burn_loss {
+    ($($ty:ident: |$s:ident, $x:ident, $t:ident, $m:ident, $pt:ident| $body:expr;)*) => {$(
+        impl BurnLoss for crate::$ty {
+            fn compose<const D: usize, const E: usize, const R: usize, K: TargetKind>(
+                &self,
+                $x: Tensor<D>,
+                $t: Tensor<E, K>,
+                $m: Option<Tensor<D, Bool>>,
+                $pt: bool,
+            ) -> Result<Tensor<R>, LossError> {
+                let $s = self;
+                $body
+            }
+        }
+    )*};
+}
+
+/// A softmax loss's generic path (no ignore mask: it ignores by class index).
+macro_rules! softmax_ops {
+    ($s:ident, $x:ident, $t:ident, $m:ident, $pt:ident) => {
+        match $m {
+            Some(_) => Err(crate::bridge::no_mask()),
+            None => generic::softmax(&Settings::settings($s), $x, $t, $pt),
+        }
+    };
+}
+
+burn_loss! {
+    NllLoss: |s, x, t, m, pt| softmax_ops!(s, x, t, m, pt);
+    CrossEntropyLoss: |s, x, t, m, pt| softmax_ops!(s, x, t, m, pt);
+    FocalLoss: |s, x, t, m, pt| softmax_ops!(s, x, t, m, pt);
+    SigmoidFocalLoss: |s, x, t, m, pt| generic::sigmoid(&Settings::settings(s), x, t, m, pt);
+    BceWithLogitsLoss: |s, x, t, m, pt| generic::sigmoid(&Settings::settings(s), x, t, m, pt);
+}
 
 /// A tensor kind targets can have (sealed): [`Int`] class indices or
 /// [`Float`] probabilities / binary targets.
@@ -189,20 +300,21 @@ fn other_backend(what: &'static str) -> LossError {
     LossError::InvalidParameter {
         name: what,
         value: f64::NAN,
-        expected: "a tensor on burn's Flex or NdArray backend (others are not supported yet), \
-                   on the logits' backend",
+        expected: "a tensor on the logits' backend",
     }
 }
 
-/// The call on whichever supported backend holds the logits.
-fn apply<L: BurnLoss, const D: usize, const R: usize>(
+/// The call on whichever backend holds the logits: the fused kernels on
+/// Flex and NdArray, the generic path elsewhere.
+fn apply<L: BurnLoss, const D: usize, const E: usize, const R: usize, K: TargetKind>(
     loss: &L,
     x: Tensor<D>,
-    t: DispatchTensor,
-    index: bool,
-    mask: Option<DispatchTensor>,
+    targets: Tensor<E, K>,
+    ignore: Option<Tensor<D, Bool>>,
     per_target: bool,
 ) -> Result<Tensor<R>, LossError> {
+    let (t, index) = (targets.clone().into_dispatch(), K::INDEX);
+    let mask = ignore.clone().map(Tensor::into_dispatch);
     let m = mask.as_ref();
     let routes: [Route<L, D, R>; 6] = [
         on_autodiff::<Flex, NoCheckpointing, L, D, R>,
@@ -217,7 +329,7 @@ fn apply<L: BurnLoss, const D: usize, const R: usize>(
             return r;
         }
     }
-    Err(other_backend("logits"))
+    loss.compose(x, targets, ignore, per_target)
 }
 
 #[allow(deprecated)]

@@ -111,7 +111,7 @@ fn typed<H: Host, L: Fused, F: HostFloat>(
     };
     let mut held_t = None;
     let td: TargetData<'_, F> = match (&ints, &floats) {
-        (Some(i), _) => i.data(),
+        (Some(i), _) => i.data()?,
         (None, Some(f)) => TargetData::Float(in_precision::<F>(f, &mut held_t)),
         (None, None) => return Err(LossError::NoClasses),
     };

@@ -13,36 +13,10 @@
 //! targets, label smoothing, weights / alpha, ignore index / masks, every
 //! reduction).
 
-use crate::{
-    BceWithLogitsLoss, CrossEntropyLoss, FocalLoss, LossError, NllLoss, Reduction, SigmoidFocalLoss,
-};
+pub(super) use crate::bridge::settings::Settings;
+use crate::bridge::settings::{Sigmoid, Softmax};
+use crate::{LossError, Reduction};
 use ::candle_core::{DType, Result, Tensor};
-
-/// A softmax loss's settings, as the device path needs them.
-pub(super) struct Softmax<'a> {
-    /// `None` for cross-entropy / NLL, `Some(gamma)` for focal loss.
-    pub gamma: Option<f64>,
-    /// Per-class weights (alpha for focal loss).
-    pub weight: Option<&'a [f64]>,
-    /// One weight for every class (focal loss's scalar alpha), default 1.
-    pub scalar: f64,
-    pub ignore: Option<i128>,
-    pub smoothing: f64,
-    pub reduction: Reduction,
-    /// The input holds log-probabilities (NLL).
-    pub nll: bool,
-}
-
-/// A sigmoid loss's settings, as the device path needs them.
-pub(super) struct Sigmoid<'a> {
-    pub gamma: f64,
-    pub alpha: Option<&'a [f64]>,
-    pub alpha_scalar: Option<f64>,
-    pub weight: Option<&'a [f64]>,
-    pub pos_weight: Option<&'a [f64]>,
-    pub smoothing: f64,
-    pub reduction: Reduction,
-}
 
 fn unsupported(what: &'static str) -> ::candle_core::Error {
     LossError::InvalidParameter {
@@ -101,110 +75,14 @@ fn denominator(reduction: Reduction, count: &Tensor, weight_sum: &Tensor) -> Res
 
 /// A per-class vector on `x`'s device in `dt`, or `fill` for every class.
 fn per_class(v: Option<&[f64]>, fill: f64, c: usize, x: &Tensor, dt: DType) -> Result<Tensor> {
-    let v: Vec<f64> = match v {
-        Some(v) if v.len() == c => v.to_vec(),
-        Some(v) => {
-            return Err(LossError::LengthMismatch {
-                what: "per-class vector",
-                expected: c,
-                actual: v.len(),
-            }
-            .into())
-        }
-        None => vec![fill; c],
-    };
+    let v = crate::bridge::settings::per_class_values(v, fill, c)?;
     Tensor::new(v, x.device())?.to_dtype(dt)
-}
-
-/// A loss's settings for the device path.
-pub(super) trait Settings<'l, S> {
-    fn settings(&'l self) -> S;
 }
 
 /// A family's loss composed from candle-core ops, with the exact gradient
 /// attached; `mask` is a sigmoid loss's ignore mask.
 pub(super) trait Composed {
     fn compose(&self, x: &Tensor, t: &Tensor, mask: Option<&Tensor>) -> Result<Tensor>;
-}
-
-impl<'l> Settings<'l, Softmax<'l>> for NllLoss {
-    fn settings(&'l self) -> Softmax<'l> {
-        let (weight, ignore, reduction) = (self.weight(), self.ignore_value(), self.reduction());
-        Softmax {
-            gamma: None,
-            weight,
-            scalar: 1.0,
-            ignore,
-            smoothing: 0.0,
-            reduction,
-            nll: true,
-        }
-    }
-}
-
-impl<'l> Settings<'l, Softmax<'l>> for CrossEntropyLoss {
-    fn settings(&'l self) -> Softmax<'l> {
-        let (weight, ignore, reduction) = (self.weight(), self.ignore_value(), self.reduction());
-        let smoothing = self.label_smoothing();
-        Softmax {
-            gamma: None,
-            weight,
-            scalar: 1.0,
-            ignore,
-            smoothing,
-            reduction,
-            nll: false,
-        }
-    }
-}
-
-impl<'l> Settings<'l, Softmax<'l>> for FocalLoss {
-    fn settings(&'l self) -> Softmax<'l> {
-        let (weight, scalar) = (self.alpha(), self.alpha_scalar().unwrap_or(1.0));
-        let (ignore, reduction, smoothing) = (
-            self.ignore_value(),
-            self.reduction(),
-            self.label_smoothing(),
-        );
-        Softmax {
-            gamma: Some(self.gamma()),
-            weight,
-            scalar,
-            ignore,
-            smoothing,
-            reduction,
-            nll: false,
-        }
-    }
-}
-
-impl<'l> Settings<'l, Sigmoid<'l>> for SigmoidFocalLoss {
-    fn settings(&'l self) -> Sigmoid<'l> {
-        Sigmoid {
-            gamma: self.gamma(),
-            alpha: self.alpha(),
-            alpha_scalar: self.alpha_scalar(),
-            weight: None,
-            pos_weight: self.pos_weight(),
-            smoothing: self.label_smoothing(),
-            reduction: self.reduction(),
-        }
-    }
-}
-
-impl<'l> Settings<'l, Sigmoid<'l>> for BceWithLogitsLoss {
-    fn settings(&'l self) -> Sigmoid<'l> {
-        let (weight, pos_weight, reduction) = (self.weight(), self.pos_weight(), self.reduction());
-        Sigmoid {
-            gamma: 0.0,
-            alpha: None,
-            alpha_scalar: None,
-            weight,
-            pos_weight,
-            smoothing: 0.0,
-            reduction,
-        }
-    }
 }
 
 /// The softmax losses on class-index targets (no ignore mask: they ignore

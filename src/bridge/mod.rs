@@ -9,6 +9,8 @@ use crate::{
 };
 use ndarray::{ArrayD, ArrayViewD, ArrayViewMutD};
 
+pub(crate) mod settings;
+
 /// One call's inputs read from a framework's storage: logits, targets, and
 /// an ignore mask of the logits' shape (sigmoid losses only).
 #[doc(hidden)]
@@ -41,18 +43,24 @@ pub enum TargetData<'a, F> {
 }
 
 impl<F> TargetData<'_, F> {
-    /// The targets, reborrowed (ndarray views are invariant in their lifetime).
-    #[cfg_attr(not(feature = "candle"), allow(dead_code))]
-    pub(crate) fn reborrow(&self) -> TargetData<'_, F> {
-        match self {
+    /// Class-index targets reborrowed for any computing precision `G`, or
+    /// (`Err`) the float targets' view.
+    pub(crate) fn indices<G>(&self) -> Result<TargetData<'_, G>, ArrayViewD<'_, F>> {
+        Ok(match self {
             TargetData::U8(t) => TargetData::U8(t.view()),
             TargetData::U16(t) => TargetData::U16(t.view()),
             TargetData::U32(t) => TargetData::U32(t.view()),
             TargetData::U64(t) => TargetData::U64(t.view()),
             TargetData::I32(t) => TargetData::I32(t.view()),
             TargetData::I64(t) => TargetData::I64(t.view()),
-            TargetData::Float(t) => TargetData::Float(t.view()),
-        }
+            TargetData::Float(t) => return Err(t.view()),
+        })
+    }
+
+    /// The targets, reborrowed (ndarray views are invariant in their lifetime).
+    #[cfg_attr(not(feature = "candle"), allow(dead_code))]
+    pub(crate) fn reborrow(&self) -> TargetData<'_, F> {
+        self.indices().unwrap_or_else(TargetData::Float)
     }
 }
 
