@@ -3,9 +3,9 @@
 //! and NdArray backends), the crate on ndarray (`forward_backward_into`),
 //! the adapter's generic path (`forward_burn_ops`: burn tensor ops with
 //! the exact gradient attached, what other backends run) on autodiff Flex,
-//! and weighted cross-entropy / focal loss composed from burn ops on
-//! autodiff Flex (log-softmax, gather, autodiff's own backward; what
-//! burn-nn's `CrossEntropyLoss` does).
+//! burn-nn's weighted `CrossEntropyLoss` and a focal loss composed from
+//! burn ops (log-softmax, gather, autodiff's own backward), both on
+//! autodiff Flex.
 //!
 //! ```text
 //! RAYON_NUM_THREADS=1 cargo run --release --features burn --example burn_bench [reps]
@@ -14,6 +14,7 @@
 //! Prints the median of `reps` (default 15) timed steps per shape.
 #![allow(deprecated)] // burn 0.22 deprecates NdArray; it is measured too.
 
+use burn_nn::loss::CrossEntropyLossConfig;
 use burn_tensor::activation::log_softmax;
 use burn_tensor::{Device, Int, Tensor, TensorData};
 use focal_loss::burn::BurnLoss;
@@ -47,19 +48,10 @@ fn composed_focal(x: Tensor<2>, y: &Tensor<1, Int>, w: &Tensor<1>) -> Tensor<1> 
     (q.clone() * q * lp * wy.clone()).sum().neg() / wy.sum()
 }
 
-/// Weighted cross-entropy composed from burn ops, as burn-nn computes it.
-fn composed_ce(x: Tensor<2>, y: &Tensor<1, Int>, w: &Tensor<1>) -> Tensor<1> {
-    let lp = log_softmax(x, 1)
-        .gather(1, y.clone().unsqueeze_dim(1))
-        .squeeze_dim::<1>(1);
-    let wy = w.clone().select(0, y.clone());
-    (lp * wy.clone()).sum().neg() / wy.sum()
-}
-
 fn main() -> Res {
     let reps: usize = std::env::args().nth(1).map_or(Ok(15), |s| s.parse())?;
     println!(
-        "| shape | adapter on Flex | adapter on NdArray | crate on ndarray | generic path on Flex | CE from burn ops | focal from burn ops |"
+        "| shape | adapter on Flex | adapter on NdArray | crate on ndarray | generic path on Flex | burn-nn weighted CE | focal from burn ops |"
     );
     println!("|---|---:|---:|---:|---:|---:|---:|");
     for (n, c) in [(65536_usize, 10_usize), (16384, 100), (4096, 1000)] {
@@ -104,8 +96,11 @@ fn main() -> Res {
             std::hint::black_box(xt.grad(&grads));
             Ok(())
         })?;
+        let nn_ce = CrossEntropyLossConfig::new()
+            .with_weights(Some(alpha.iter().map(|&a| a as f32).collect()))
+            .init(&dev);
         let ce_ms = median_ms(reps, || {
-            let grads = composed_ce(xt.clone(), &yt, &w).backward();
+            let grads = nn_ce.forward(xt.clone(), yt.clone()).backward();
             std::hint::black_box(xt.grad(&grads));
             Ok(())
         })?;
@@ -114,13 +109,12 @@ fn main() -> Res {
             std::hint::black_box(xt.grad(&grads));
             Ok(())
         })?;
-        // The composed CE must agree with the crate's (same weights).
+        // burn-nn's CE must agree with the crate's (same weights).
         let want = ce.forward(&x, &y)?;
-        let got = composed_ce(xt.clone(), &yt, &w).into_scalar::<f32>();
-        assert!(
-            (want - got).abs() <= 1e-3 * want.abs(),
-            "composed CE {got} vs crate {want}"
-        );
+        let got = nn_ce.forward(xt.clone(), yt.clone()).into_scalar::<f32>();
+        if (want - got).abs() > 1e-3 * want.abs() {
+            return Err(format!("burn-nn CE {got} vs crate {want}").into());
+        }
         println!(
             "| ({n}, {c}) | {:.2} ms | {:.2} ms | {crate_ms:.2} ms | {generic_ms:.2} ms | {ce_ms:.2} ms | {focal_ms:.2} ms |",
             adapter[0], adapter[1]

@@ -589,3 +589,30 @@ fn generic_path_is_finite_at_certainty_and_rejects_bad_input() {
         "softmax with a mask"
     );
 }
+
+/// burn-nn's own weighted cross-entropy (autodiff of composed ops) agrees
+/// with the adapter's value and gradient to `f32` rounding.
+#[test]
+fn burn_nn_weighted_cross_entropy_agrees() {
+    use burn_nn::loss::CrossEntropyLossConfig;
+    let dev = Device::flex().autodiff();
+    let x = logits::<f32>(&[9, 4]);
+    let y = labels(&[9], 4);
+    let w = [1.0_f32, 2.0, 0.5, 3.0];
+    let nn = CrossEntropyLossConfig::new()
+        .with_weights(Some(w.to_vec()))
+        .init(&dev);
+    let yt = Tensor::<1, Int>::from_data(data(&y), &dev);
+    let xt = float::<2, f32>(&x, &dev).require_grad();
+    let l = nn.forward(xt.clone(), yt.clone());
+    let want_v = array::<1, f32>(l.clone().inner())[[0]];
+    let want_g = array::<2, f32>(xt.grad(&l.backward()).unwrap());
+    let ce = CrossEntropyLoss::new().with_weight(w).unwrap();
+    let (v, g) = through_burn::<2, f32>(&x, &Device::flex(), 1.0, |xt| {
+        ce.forward_burn(xt, yt.clone())
+    });
+    assert!((v - want_v).abs() <= 1e-6 * want_v.abs(), "{v} vs {want_v}");
+    for (a, b) in g.iter().zip(&want_g) {
+        assert!((a - b).abs() <= 1e-6, "{a} vs {b}");
+    }
+}
