@@ -107,7 +107,17 @@ fn run<F: focal_loss::LossFloat>(reps: usize, ty: &str, sweep: bool) -> Result<(
             xm
         };
         let tm = t.mapv(|v| v % (c - 1).max(1));
-        let cases: [Case<'_, F>; 8] = [
+        // Probability targets (distillation): random mass per class,
+        // normalised over the class axis.
+        let probs = {
+            let raw = ArrayD::from_shape_fn(IxDyn(shape), |_| {
+                F::from(rng.uniform()).unwrap_or(F::zero())
+            });
+            let sums = raw.sum_axis(ndarray::Axis(1)).insert_axis(ndarray::Axis(1));
+            &raw / &sums
+        };
+        let f2s = f2.clone().with_label_smoothing(0.1)?;
+        let cases: [Case<'_, F>; 10] = [
             ("ce", &|g| ce.forward_backward_into(&x, &t, g)),
             ("ce_masked", &|g| ce.forward_backward_into(&xm, &tm, g)),
             ("focal_g2_masked", &|g| {
@@ -118,6 +128,10 @@ fn run<F: focal_loss::LossFloat>(reps: usize, ty: &str, sweep: bool) -> Result<(
             ("focal_g2", &|g| f2.forward_backward_into(&x, &t, g)),
             ("focal_g0.5", &|g| f05.forward_backward_into(&x, &t, g)),
             ("sigmoid_focal", &|g| sfl.forward_backward_into(&x, &yb, g)),
+            ("ce_probs", &|g| {
+                ce.forward_backward_into(&x, &focal_loss::Probs(&probs), g)
+            }),
+            ("focal_g2_smooth", &|g| f2s.forward_backward_into(&x, &t, g)),
         ];
         for (name, f) in cases {
             let s = time(reps, || f(&mut grad).map(|_| ()))?;

@@ -180,8 +180,100 @@ fn out_of_range<L: Label>(y: L, p: usize, shape: &[usize], classes: usize) -> Lo
 }
 
 /// Validates probability targets; returns `Σ_c w_c t'_c` over the batch and
-/// the total (smoothed) target mass.
+/// the total (smoothed) target mass. One vectorised pass per contiguous run
+/// of one class (a row of `C` when `M = 1`, `M` positions otherwise); on
+/// any bad value the exact element-by-element pass reports it.
 fn probs_stats<F: LossFloat>(
+    cfg: &Config<'_, F>,
+    t: &[F],
+    shape: &[usize],
+    geom: Geom,
+) -> Result<(f64, f64), LossError> {
+    if t.is_empty() {
+        // No classes or no positions (and `chunks` needs a non-zero size).
+        return Ok((0.0, 0.0));
+    }
+    let eps = smoothing(cfg).to_f64_();
+    let (c, m) = (geom.c, geom.m);
+    let w = cfg.spec.weight;
+    let (mut ws, mut mass) = (0.0, 0.0);
+    let cf = c as f64;
+    if m == 1 {
+        let wsum = w.sum(c).to_f64_();
+        for row in t.chunks(c) {
+            let (sv, swv, ok) = match w {
+                Weights::Uniform(u) => {
+                    let (sv, _, ok) = run_sums(row, None);
+                    (sv, u.to_f64_() * sv, ok)
+                }
+                Weights::PerClass(ws) => run_sums(row, Some(ws)),
+            };
+            ws += (1.0 - eps) * swv + eps / cf * wsum;
+            mass += (1.0 - eps) * sv + eps;
+            if !ok || mass > MAX_TARGET_MASS {
+                return probs_stats_exact(cfg, t, shape, geom);
+            }
+        }
+    } else {
+        for (r, slice) in t.chunks(m).enumerate() {
+            let wk = w.at(r % c).to_f64_();
+            let (sv, _, ok) = run_sums(slice, None);
+            let tp = (1.0 - eps) * sv + eps / cf * m as f64;
+            ws += wk * tp;
+            mass += tp;
+            if !ok || mass > MAX_TARGET_MASS {
+                return probs_stats_exact(cfg, t, shape, geom);
+            }
+        }
+    }
+    Ok((ws, mass))
+}
+
+/// `(Σ v, Σ w v, every v finite and >= 0)` over a run of targets, in eight
+/// `f64` lanes (vectorised; `Σ w v` is 0 without `w`).
+#[inline(always)]
+#[allow(clippy::needless_range_loop)] // one lane per index, as in the kernels
+fn run_sums<F: LossFloat>(vals: &[F], w: Option<&[F]>) -> (f64, f64, bool) {
+    const L: usize = 8;
+    let (mut sv, mut sw, mut chk) = ([0.0f64; L], [0.0f64; L], [0.0f64; L]);
+    let mut mn = [0.0f64; L];
+    let mut lane = |i: usize, v: F, wv: f64| {
+        let x = v.to_f64_();
+        sv[i] += x;
+        sw[i] += wv * x;
+        // x * 0 is NaN exactly for NaN and infinite x.
+        chk[i] += x * 0.0;
+        mn[i] = if x < mn[i] { x } else { mn[i] };
+    };
+    let body = vals.len() / L * L;
+    match w {
+        None => {
+            for ch in vals[..body].chunks_exact(L) {
+                for i in 0..L {
+                    lane(i, ch[i], 0.0);
+                }
+            }
+            for (i, &v) in vals[body..].iter().enumerate() {
+                lane(i, v, 0.0);
+            }
+        }
+        Some(w) => {
+            for (ch, wc) in vals[..body].chunks_exact(L).zip(w[..body].chunks_exact(L)) {
+                for i in 0..L {
+                    lane(i, ch[i], wc[i].to_f64_());
+                }
+            }
+            for (i, (&v, &wv)) in vals[body..].iter().zip(&w[body..]).enumerate() {
+                lane(i, v, wv.to_f64_());
+            }
+        }
+    }
+    let ok = !chk.iter().sum::<f64>().is_nan() && mn.iter().all(|&v| v >= 0.0);
+    (sv.iter().sum(), sw.iter().sum(), ok)
+}
+
+/// [`probs_stats`] element by element, reporting the first bad value.
+fn probs_stats_exact<F: LossFloat>(
     cfg: &Config<'_, F>,
     t: &[F],
     shape: &[usize],
