@@ -9,6 +9,7 @@ use crate::call::{Call, Laid};
 use crate::error::{unravel, LossError};
 use crate::kernel::float::LossFloat;
 use crate::kernel::label::Label;
+use crate::kernel::level::{dispatch_levels, Level};
 use crate::kernel::softmax::{self, SoftmaxKind, SoftmaxSpec, TargetSlice, Weights};
 use crate::kernel::{Geom, Outputs};
 use crate::params::PerClass;
@@ -194,8 +195,33 @@ fn probs_stats<F: LossFloat>(
         return Ok((0.0, 0.0));
     }
     let eps = smoothing(cfg).to_f64_();
-    let (c, m) = (geom.c, geom.m);
     let w = cfg.spec.weight;
+    match probs_sums(Level::best(), t, geom.c, geom.m, w, eps) {
+        Some(v) => Ok(v),
+        None => probs_stats_exact(cfg, t, shape, geom),
+    }
+}
+
+dispatch_levels! {
+    /// [`probs_sums_in`] at the given level (the loops then use the
+    /// level's vector width).
+    fn probs_sums<F>(t: &[F], c: usize, m: usize, w: Weights<'_, F>, eps: f64) -> Option<(f64, f64)> {
+        generic => probs_sums_in(t, c, m, w, eps),
+        avx2 => probs_sums_in(t, c, m, w, eps),
+        avx512 => probs_sums_in(t, c, m, w, eps),
+    }
+}
+
+/// `(Σ_c w_c t'_c, Σ t')` over non-empty targets laid out `(N, C, M)`, or
+/// `None` on a bad value or too much mass.
+#[inline(always)]
+fn probs_sums_in<F: LossFloat>(
+    t: &[F],
+    c: usize,
+    m: usize,
+    w: Weights<'_, F>,
+    eps: f64,
+) -> Option<(f64, f64)> {
     let (mut ws, mut mass) = (0.0, 0.0);
     let cf = c as f64;
     if m == 1 {
@@ -211,7 +237,7 @@ fn probs_stats<F: LossFloat>(
             ws += (1.0 - eps) * swv + eps / cf * wsum;
             mass += (1.0 - eps) * sv + eps;
             if !ok || mass > MAX_TARGET_MASS {
-                return probs_stats_exact(cfg, t, shape, geom);
+                return None;
             }
         }
     } else {
@@ -222,11 +248,11 @@ fn probs_stats<F: LossFloat>(
             ws += wk * tp;
             mass += tp;
             if !ok || mass > MAX_TARGET_MASS {
-                return probs_stats_exact(cfg, t, shape, geom);
+                return None;
             }
         }
     }
-    Ok((ws, mass))
+    Some((ws, mass))
 }
 
 /// `(Σ v, Σ w v, every v finite and >= 0)` over a run of targets, in eight
@@ -237,35 +263,42 @@ fn run_sums<F: LossFloat>(vals: &[F], w: Option<&[F]>) -> (f64, f64, bool) {
     const L: usize = 8;
     let (mut sv, mut sw, mut chk) = ([0.0f64; L], [0.0f64; L], [0.0f64; L]);
     let mut mn = [0.0f64; L];
-    let mut lane = |i: usize, v: F, wv: f64| {
-        let x = v.to_f64_();
-        sv[i] += x;
-        sw[i] += wv * x;
-        // x * 0 is NaN exactly for NaN and infinite x.
-        chk[i] += x * 0.0;
-        mn[i] = if x < mn[i] { x } else { mn[i] };
-    };
     let body = vals.len() / L * L;
-    match w {
-        None => {
-            for ch in vals[..body].chunks_exact(L) {
-                for i in 0..L {
-                    lane(i, ch[i], 0.0);
-                }
+    // One simple loop per quantity (fused loop bodies stayed scalar).
+    let mut x = [0.0f64; L];
+    let mut wx = [0.0f64; L];
+    let wchunks = w.map(|w| w[..body].chunks_exact(L));
+    let mut wchunks = wchunks.into_iter().flatten();
+    for ch in vals[..body].chunks_exact(L) {
+        for i in 0..L {
+            x[i] = ch[i].to_f64_();
+        }
+        for i in 0..L {
+            sv[i] += x[i];
+        }
+        for i in 0..L {
+            // x * 0 is NaN exactly for NaN and infinite x.
+            chk[i] += x[i] * 0.0;
+        }
+        for i in 0..L {
+            mn[i] = if x[i] < mn[i] { x[i] } else { mn[i] };
+        }
+        if let Some(wc) = wchunks.next() {
+            for i in 0..L {
+                wx[i] = wc[i].to_f64_();
             }
-            for (i, &v) in vals[body..].iter().enumerate() {
-                lane(i, v, 0.0);
+            for i in 0..L {
+                sw[i] += wx[i] * x[i];
             }
         }
-        Some(w) => {
-            for (ch, wc) in vals[..body].chunks_exact(L).zip(w[..body].chunks_exact(L)) {
-                for i in 0..L {
-                    lane(i, ch[i], wc[i].to_f64_());
-                }
-            }
-            for (i, (&v, &wv)) in vals[body..].iter().zip(&w[body..]).enumerate() {
-                lane(i, v, wv.to_f64_());
-            }
+    }
+    for (i, &v) in vals[body..].iter().enumerate() {
+        let x = v.to_f64_();
+        sv[i] += x;
+        chk[i] += x * 0.0;
+        mn[i] = if x < mn[i] { x } else { mn[i] };
+        if let Some(w) = w {
+            sw[i] += w[body + i].to_f64_() * x;
         }
     }
     let ok = !chk.iter().sum::<f64>().is_nan() && mn.iter().all(|&v| v >= 0.0);
