@@ -11,8 +11,6 @@ mod scalar;
 mod spec;
 #[cfg(test)]
 mod tests;
-#[cfg(test)]
-mod tests_probs;
 
 pub(crate) use scalar::run_scalar;
 pub(crate) use spec::{SoftmaxKind, SoftmaxSpec, TargetSlice, Weights};
@@ -54,25 +52,6 @@ pub(crate) fn run<F: LossFloat>(
             // On `Fallback` (NaN, masked targets, ..) the scalar loop below
             // recomputes everything and reports or handles it exactly.
             if let Ok(sum) = chunks::reduce(geom, work, &|w| fast::run_level(level, &k, c, m, w)) {
-                return Ok(sum);
-            }
-        }
-    }
-    if let TargetSlice::Probs(p) = targets {
-        if let Some(k) = fast::probs_covers(spec, c, m).filter(|_| out.hess.is_none()) {
-            let level = Level::best();
-            let work = Work {
-                z,
-                t: crate::kernel::label::Labels::Usize(&[]),
-                aux: p,
-                per_target: out.per_target.as_deref_mut(),
-                grad: out.grad.as_mut().map(|(g, u)| (&mut **g, *u)),
-                hess: None,
-                n,
-            };
-            // On `Fallback` (non-finite logits) the scalar loop recomputes it.
-            if let Ok(sum) = chunks::reduce(geom, work, &|w| fast::run_probs_level(level, &k, c, w))
-            {
                 return Ok(sum);
             }
         }

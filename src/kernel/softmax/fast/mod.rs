@@ -29,7 +29,6 @@ use crate::kernel::Outputs;
 mod avx512;
 mod hess;
 mod nll;
-mod probs;
 mod row;
 mod tile;
 mod transpose;
@@ -178,21 +177,6 @@ fn pow_general<F: LossFloat>(x: F, gamma: F) -> F {
         F::zero()
     }
 }
-
-/// Cross-entropy with probability targets, rows only (`M = 1`); `None`
-/// (the scalar kernel) for other losses or layouts.
-pub(crate) fn probs_covers<'a, F: LossFloat>(
-    spec: &SoftmaxSpec<'a, F>,
-    c: usize,
-    m: usize,
-) -> Option<Consts<'a, F>> {
-    match spec.kind {
-        SoftmaxKind::CrossEntropy { .. } if m == 1 && c > 0 => Consts::new(spec, c),
-        _ => None,
-    }
-}
-
-pub(crate) use probs::run_level as run_probs_level;
 
 /// Whether the vectorised kernels handle `C` classes with `M` positions per item.
 pub(crate) fn covers(c: usize, m: usize) -> bool {

@@ -335,7 +335,7 @@ pub(crate) fn rows<F: LossFloat, const FMA: bool, const W512: bool>(
 
 /// [`row_max`], through the AVX-512 primitive for `f32` when `W512`.
 #[inline(always)]
-pub(super) fn max_of<F: LossFloat, const W512: bool>(zr: &[F]) -> F {
+fn max_of<F: LossFloat, const W512: bool>(zr: &[F]) -> F {
     #[cfg(all(target_arch = "x86_64", focal_avx512))]
     if W512 {
         if let Some(z) = avx512::as_f32(zr) {
@@ -349,11 +349,7 @@ pub(super) fn max_of<F: LossFloat, const W512: bool>(zr: &[F]) -> F {
 
 /// [`exp_store_sum`], through the AVX-512 primitive for `f32` when `W512`.
 #[inline(always)]
-pub(super) fn exp_sum<F: LossFloat, const FMA: bool, const W512: bool>(
-    zr: &[F],
-    mx: F,
-    dst: &mut [F],
-) -> F {
+fn exp_sum<F: LossFloat, const FMA: bool, const W512: bool>(zr: &[F], mx: F, dst: &mut [F]) -> F {
     #[cfg(all(target_arch = "x86_64", focal_avx512))]
     if W512 {
         if let (Some(z), Some(d)) = (avx512::as_f32(zr), avx512::as_f32_mut(dst)) {
