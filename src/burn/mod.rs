@@ -325,7 +325,15 @@ fn apply<L: BurnLoss, const D: usize, const E: usize, const R: usize, K: TargetK
         on_plain::<NdArrayBackend, L, D, R>,
     ];
     for route in routes {
-        if let Some(r) = route(loss, &x, &t, index, m, per_target) {
+        let call = Call {
+            loss,
+            x: &x,
+            t: &t,
+            index,
+            mask: m,
+            per_target,
+        };
+        if let Some(r) = route(&call) {
             return r;
         }
     }
@@ -400,59 +408,54 @@ where
     H::bools(&p).map(Some)
 }
 
-type Route<L, const D: usize, const R: usize> = fn(
-    &L,
-    &Tensor<D>,
-    &DispatchTensor,
-    bool,
-    Option<&DispatchTensor>,
-    bool,
-) -> Option<Result<Tensor<R>, LossError>>;
+/// One call's inputs, as each backend route receives them.
+struct Call<'a, L, const D: usize> {
+    loss: &'a L,
+    x: &'a Tensor<D>,
+    t: &'a DispatchTensor,
+    index: bool,
+    mask: Option<&'a DispatchTensor>,
+    per_target: bool,
+}
+
+/// A backend route: `None` when the logits do not live on its backend.
+type Route<L, const D: usize, const R: usize> =
+    fn(&Call<'_, L, D>) -> Option<Result<Tensor<R>, LossError>>;
 
 /// The call on `Autodiff<H, C>`, if the logits live there.
 fn on_autodiff<H: Host, C: CheckpointStrategy, L: BurnLoss, const D: usize, const R: usize>(
-    loss: &L,
-    x: &Tensor<D>,
-    t: &DispatchTensor,
-    index: bool,
-    mask: Option<&DispatchTensor>,
-    per_target: bool,
+    c: &Call<'_, L, D>,
 ) -> Option<Result<Tensor<R>, LossError>>
 where
     DispatchTensor: DispatchKindConversion<Autodiff<H, C>> + DispatchKindConversion<H>,
 {
-    let p = x.clone().try_into_primitive::<Autodiff<H, C>>().ok()?;
+    let p = c.x.clone().try_into_primitive::<Autodiff<H, C>>().ok()?;
     let run = || {
-        let t = targets_on::<H, C>(t, index)?;
-        let m = mask_on::<H, C>(mask)?;
-        ranked::<R, Autodiff<H, C>>(op::autodiff::<H, C, L>(loss, p, t, m, per_target)?)
+        let t = targets_on::<H, C>(c.t, c.index)?;
+        let m = mask_on::<H, C>(c.mask)?;
+        ranked::<R, Autodiff<H, C>>(op::autodiff::<H, C, L>(c.loss, p, t, m, c.per_target)?)
     };
     Some(run())
 }
 
 /// The call on `H` without autodiff, if the logits live there.
 fn on_plain<H: Host, L: BurnLoss, const D: usize, const R: usize>(
-    loss: &L,
-    x: &Tensor<D>,
-    t: &DispatchTensor,
-    index: bool,
-    mask: Option<&DispatchTensor>,
-    per_target: bool,
+    c: &Call<'_, L, D>,
 ) -> Option<Result<Tensor<R>, LossError>>
 where
     DispatchTensor:
         DispatchKindConversion<Autodiff<H, NoCheckpointing>> + DispatchKindConversion<H>,
 {
-    let p = H::viewable(x.clone().try_into_primitive::<H>().ok()?);
+    let p = H::viewable(c.x.clone().try_into_primitive::<H>().ok()?);
     let run = || {
-        let t = targets_on::<H, NoCheckpointing>(t, index)?;
-        let m = mask_on::<H, NoCheckpointing>(mask)?;
-        let mode = if per_target {
+        let t = targets_on::<H, NoCheckpointing>(c.t, c.index)?;
+        let m = mask_on::<H, NoCheckpointing>(c.mask)?;
+        let mode = if c.per_target {
             Mode::PerTarget
         } else {
             Mode::Reduced { grad: false }
         };
-        let (out, _) = op::run_host(loss, &p, &t, m.as_ref(), mode, None)?;
+        let (out, _) = op::run_host(c.loss, &p, &t, m.as_ref(), mode, None)?;
         ranked::<R, H>(out)
     };
     Some(run())
