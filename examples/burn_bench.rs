@@ -14,28 +14,19 @@
 //! Prints the median of `reps` (default 15) timed steps per shape.
 #![allow(deprecated)] // burn 0.22 deprecates NdArray; it is measured too.
 
+#[path = "common/mod.rs"]
+mod common;
+
 use burn_nn::loss::CrossEntropyLossConfig;
 use burn_tensor::activation::log_softmax;
 use burn_tensor::{Device, Int, Tensor, TensorData};
+use common::median_ms;
 use focal_loss::burn::BurnLoss;
 use focal_loss::{CrossEntropyLoss, FocalLoss};
 use ndarray::{ArrayD, IxDyn};
 use std::error::Error;
-use std::time::Instant;
 
 type Res = Result<(), Box<dyn Error>>;
-
-fn median_ms(reps: usize, mut f: impl FnMut() -> Res) -> Result<f64, Box<dyn Error>> {
-    f()?; // warm-up
-    let mut t = Vec::with_capacity(reps);
-    for _ in 0..reps {
-        let s = Instant::now();
-        f()?;
-        t.push(s.elapsed().as_secs_f64() * 1e3);
-    }
-    t.sort_by(f64::total_cmp);
-    Ok(t[reps / 2])
-}
 
 /// Focal loss (gamma 2, per-class alpha) composed from burn ops: autodiff
 /// differentiates `(1 - p)^2` itself.

@@ -16,7 +16,9 @@
 mod common;
 
 use burn_tensor::{Device, Int, Tensor, TensorData};
-use common::{load_wine, stratified_split, wine_csv, Rng, Standardizer, WINE_CLASSES};
+use common::{
+    load_wine, print_scores, stratified_split, wine_csv, Rng, Standardizer, WINE_CLASSES,
+};
 use focal_loss::burn::BurnLoss;
 use focal_loss::metrics::ConfusionMatrix;
 use focal_loss::{class_weight, CrossEntropyLoss, FocalLoss};
@@ -98,15 +100,6 @@ fn main() -> Result<(), Box<dyn Error>> {
     println!(
         "softmax regression in burn (autodiff Flex), {SPLITS} stratified splits, {EPOCHS} full-batch steps\n"
     );
-    println!("{:<28} {:>8} {:>9}", "loss", "bal-acc", "macro-F1");
-    for (name, s) in ["cross-entropy", "focal γ=2 + balanced α"]
-        .iter()
-        .zip(&scores)
-    {
-        let n = s.len() as f64;
-        let bal = s.iter().map(|v| v.0).sum::<f64>() / n;
-        let f1 = s.iter().map(|v| v.1).sum::<f64>() / n;
-        println!("{name:<28} {bal:>8.3} {f1:>9.3}");
-    }
+    print_scores(&["cross-entropy", "focal γ=2 + balanced α"], &scores);
     Ok(())
 }

@@ -10,27 +10,15 @@
 //!
 //! Prints the median of `reps` (default 15) timed steps per shape.
 
+#[path = "common/mod.rs"]
+mod common;
+
 use candle_core::{Device, Tensor, Var};
+use common::median_ms;
 use focal_loss::candle::CandleLoss;
 use focal_loss::{CrossEntropyLoss, FocalLoss};
 use ndarray::{ArrayD, IxDyn};
 use std::error::Error;
-use std::time::Instant;
-
-fn median_ms(
-    reps: usize,
-    mut f: impl FnMut() -> Result<(), Box<dyn Error>>,
-) -> Result<f64, Box<dyn Error>> {
-    f()?; // warm-up
-    let mut t = Vec::with_capacity(reps);
-    for _ in 0..reps {
-        let s = Instant::now();
-        f()?;
-        t.push(s.elapsed().as_secs_f64() * 1e3);
-    }
-    t.sort_by(f64::total_cmp);
-    Ok(t[reps / 2])
-}
 
 /// `log_softmax` along axis 1 from candle-core ops (stable: max-shifted).
 fn log_softmax(x: &Tensor) -> candle_core::Result<Tensor> {

@@ -367,3 +367,32 @@ pub fn gather(
     }
     idx.len()
 }
+
+/// Median wall time of `reps` runs of `f` in milliseconds, after one
+/// warm-up run.
+pub fn median_ms(
+    reps: usize,
+    mut f: impl FnMut() -> Result<(), Box<dyn Error>>,
+) -> Result<f64, Box<dyn Error>> {
+    f()?; // warm-up
+    let mut t = Vec::with_capacity(reps);
+    for _ in 0..reps {
+        let s = std::time::Instant::now();
+        f()?;
+        t.push(s.elapsed().as_secs_f64() * 1e3);
+    }
+    t.sort_by(f64::total_cmp);
+    Ok(t[reps / 2])
+}
+
+/// Prints the mean balanced accuracy and macro-F1 over splits of each
+/// named loss (`scores[k]`: one `(bal-acc, macro-F1)` per split).
+pub fn print_scores(names: &[&str], scores: &[Vec<(f64, f64)>]) {
+    println!("{:<28} {:>8} {:>9}", "loss", "bal-acc", "macro-F1");
+    for (name, s) in names.iter().zip(scores) {
+        let n = s.len() as f64;
+        let bal = s.iter().map(|v| v.0).sum::<f64>() / n;
+        let f1 = s.iter().map(|v| v.1).sum::<f64>() / n;
+        println!("{name:<28} {bal:>8.3} {f1:>9.3}");
+    }
+}

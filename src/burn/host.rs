@@ -46,29 +46,24 @@ pub(super) trait HostFloat: crate::LossFloat + burn_backend::Element {
     fn nd(a: ArrayD<Self>) -> NdArrayTensor;
 }
 
-impl HostFloat for f32 {
-    fn pick<'a>(x: &Floats<'a>) -> Option<ArrayViewD<'a, f32>> {
-        match x {
-            Floats::F32(v) => Some(v.clone()),
-            Floats::F64(_) => None,
+/// `HostFloat` for a precision `$t` held as `Floats::$v`.
+macro_rules! host_float {
+    ($($t:ident => $v:ident),*) => {$(
+        impl HostFloat for $t {
+            fn pick<'a>(x: &Floats<'a>) -> Option<ArrayViewD<'a, $t>> {
+                match x {
+                    Floats::$v(v) => Some(v.clone()),
+                    _ => None,
+                }
+            }
+            fn nd(a: ArrayD<$t>) -> NdArrayTensor {
+                a.into_shared().into()
+            }
         }
-    }
-    fn nd(a: ArrayD<f32>) -> NdArrayTensor {
-        a.into_shared().into()
-    }
+    )*};
 }
 
-impl HostFloat for f64 {
-    fn pick<'a>(x: &Floats<'a>) -> Option<ArrayViewD<'a, f64>> {
-        match x {
-            Floats::F64(v) => Some(v.clone()),
-            Floats::F32(_) => None,
-        }
-    }
-    fn nd(a: ArrayD<f64>) -> NdArrayTensor {
-        a.into_shared().into()
-    }
-}
+host_float!(f32 => F32, f64 => F64);
 
 fn dtype_error(what: &'static str, got: DType) -> LossError {
     LossError::InvalidParameter {
