@@ -117,7 +117,7 @@ fn run<F: focal_loss::LossFloat>(reps: usize, ty: &str, sweep: bool) -> Result<(
             &raw / &sums
         };
         let f2s = f2.clone().with_label_smoothing(0.1)?;
-        let cases: [Case<'_, F>; 10] = [
+        let cases: [Case<'_, F>; 11] = [
             ("ce", &|g| ce.forward_backward_into(&x, &t, g)),
             ("ce_masked", &|g| ce.forward_backward_into(&xm, &tm, g)),
             ("focal_g2_masked", &|g| {
@@ -132,6 +132,9 @@ fn run<F: focal_loss::LossFloat>(reps: usize, ty: &str, sweep: bool) -> Result<(
                 ce.forward_backward_into(&x, &focal_loss::Probs(&probs), g)
             }),
             ("focal_g2_smooth", &|g| f2s.forward_backward_into(&x, &t, g)),
+            ("focal_g2_probs", &|g| {
+                f2.forward_backward_into(&x, &focal_loss::Probs(&probs), g)
+            }),
         ];
         for (name, f) in cases {
             let s = time(reps, || f(&mut grad).map(|_| ()))?;

@@ -58,6 +58,14 @@ fn results_do_not_depend_on_thread_count() {
         dyn_(ce.forward_backward(&x, &Probs(&p)).unwrap())
     });
     same_bits("focal", || dyn_(focal.forward_backward(&x, &t).unwrap()));
+    // The soft target kernels: focal loss with smoothing or probabilities.
+    let focal_s = focal.clone().with_label_smoothing(0.1).unwrap();
+    same_bits("focal smoothing", || {
+        dyn_(focal_s.forward_backward(&x, &t).unwrap())
+    });
+    same_bits("focal probs", || {
+        dyn_(focal.forward_backward(&x, &Probs(&p)).unwrap())
+    });
     same_bits("nll", || dyn_(nll.forward_backward(&x, &t).unwrap()));
     same_bits("sigmoid focal", || {
         dyn_(sfl.forward_backward(&x, &yb).unwrap())

@@ -192,6 +192,9 @@ fn sample_weight_of<T: Ord + Debug>(
     // float range may come back (`MAX * 2 * 0.25`); where the `f64` product
     // does not overflow it is bitwise the same.
     let mut weights = vec![Wide::ONE; n_samples];
+    // The last factor goes straight to `f64`, rounded once even where the
+    // product is subnormal.
+    let mut last = None;
     for (k, column) in columns.iter().enumerate() {
         let spec = match class_weight {
             SampleClassWeight::Uniform => Spec::Uniform,
@@ -210,15 +213,24 @@ fn sample_weight_of<T: Ord + Debug>(
                 lookup(column, &classes, &per_class)
             }
         };
-        for (w, wk) in weights.iter_mut().zip(column_weights) {
-            *w = w.mul(Wide::new(wk));
+        if k + 1 == columns.len() {
+            let products = weights.iter().zip(column_weights);
+            last = Some(
+                products
+                    .map(|(w, wk)| w.mul_to_f64(Wide::new(wk)))
+                    .collect(),
+            );
+        } else {
+            for (w, wk) in weights.iter_mut().zip(column_weights) {
+                *w = w.mul(Wide::new(wk));
+            }
         }
     }
-    weights
-        .iter()
+    let values: Vec<f64> = last.unwrap_or_else(|| weights.iter().map(|w| w.to_f64()).collect());
+    values
+        .into_iter()
         .enumerate()
-        .map(|(position, w)| {
-            let value = w.to_f64();
+        .map(|(position, value)| {
             if value.is_finite() {
                 Ok(value)
             } else {

@@ -7,7 +7,10 @@
 //! same `f64` operation would: wherever the plain `f64` computation stays in
 //! the normal range, the result converted back with [`Wide::to_f64`] is
 //! bitwise identical to it. Only the final conversion can overflow (to
-//! `inf`) or underflow (to a subnormal or 0, correctly rounded).
+//! `inf`) or underflow (to a subnormal or 0). An underflowing result is
+//! then rounded twice (to 53 bits, then to the subnormal grid), which can
+//! differ from the one rounding of the `f64` operation by one unit;
+//! [`Wide::mul_to_f64`] rounds a last product once.
 
 use std::cmp::Ordering;
 
@@ -105,6 +108,40 @@ impl Wide {
     /// `self · o`, rounded once.
     pub(super) fn mul(self, o: Wide) -> Wide {
         Wide::scaled(self.m * o.m, self.e + o.e)
+    }
+
+    /// `self · o` as the nearest `f64`, rounded once also where it is
+    /// subnormal (as the plain `f64` product of the two values, where they
+    /// are `f64`s).
+    pub(super) fn mul_to_f64(self, o: Wide) -> f64 {
+        let (mut hi, mut e) = (self.m * o.m, self.e + o.e);
+        // `hi + lo` is the exact product of the significands.
+        let mut lo = self.m.mul_add(o.m, -hi);
+        if hi.abs() < 0.5 && hi != 0.0 {
+            // Into `[0.5, 1)` (exactly), as `ldexp` expects.
+            (hi, lo, e) = (hi * 2.0, lo * 2.0, e - 1);
+        }
+        let r = ldexp(hi, e);
+        if !r.is_finite() || r.abs() >= f64::MIN_POSITIVE || !(-1100..=-1022).contains(&e) {
+            // Normal, overflowing, or far below the subnormal range.
+            return r;
+        }
+        if lo == 0.0 {
+            return r;
+        }
+        // `r` in units of `2^e` (exact: powers of two, normal results), and
+        // the first rounding's distance `d` from it (exact, as `hi` and `rb`
+        // are neighbours). Only a tie (`|d|` half a subnormal unit) can
+        // round the wrong way; `lo` breaks it.
+        let rb = r * pow2(1022) * pow2(-e - 1022);
+        let d = hi - rb;
+        let half = pow2(-1075 - e);
+        let unit = f64::from_bits(1).copysign(lo);
+        if (d == half && lo > 0.0) || (d == -half && lo < 0.0) {
+            r + unit
+        } else {
+            r
+        }
     }
 
     /// `self / o`, rounded once (`o` non-zero).

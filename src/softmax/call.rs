@@ -9,6 +9,7 @@ use crate::call::{Call, Laid};
 use crate::error::{unravel, LossError};
 use crate::kernel::float::LossFloat;
 use crate::kernel::label::Label;
+use crate::kernel::level::{dispatch_levels, Level};
 use crate::kernel::softmax::{self, SoftmaxKind, SoftmaxSpec, TargetSlice, Weights};
 use crate::kernel::{Geom, Outputs};
 use crate::params::PerClass;
@@ -180,8 +181,148 @@ fn out_of_range<L: Label>(y: L, p: usize, shape: &[usize], classes: usize) -> Lo
 }
 
 /// Validates probability targets; returns `Σ_c w_c t'_c` over the batch and
-/// the total (smoothed) target mass.
+/// the total (smoothed) target mass. One vectorised pass per contiguous run
+/// of one class (a row of `C` when `M = 1`, `M` positions otherwise); on
+/// any bad value the exact element-by-element pass reports it.
 fn probs_stats<F: LossFloat>(
+    cfg: &Config<'_, F>,
+    t: &[F],
+    shape: &[usize],
+    geom: Geom,
+) -> Result<(f64, f64), LossError> {
+    if t.is_empty() {
+        // No classes or no positions (and `chunks` needs a non-zero size).
+        return Ok((0.0, 0.0));
+    }
+    let eps = smoothing(cfg).to_f64_();
+    let w = cfg.spec.weight;
+    match probs_sums(Level::best(), t, geom.c, geom.m, w, eps) {
+        Some(v) => Ok(v),
+        None => probs_stats_exact(cfg, t, shape, geom),
+    }
+}
+
+dispatch_levels! {
+    /// [`probs_sums_in`] at the given level (the loops then use the
+    /// level's vector width).
+    fn probs_sums<F>(t: &[F], c: usize, m: usize, w: Weights<'_, F>, eps: f64) -> Option<(f64, f64)> {
+        generic => probs_sums_in(t, c, m, w, eps),
+        avx2 => probs_sums_in(t, c, m, w, eps),
+        avx512 => probs_sums_in(t, c, m, w, eps),
+    }
+}
+
+/// `(Σ_c w_c t'_c, Σ t')` over non-empty targets laid out `(N, C, M)`, or
+/// `None` on a bad value or too much mass.
+#[inline(always)]
+fn probs_sums_in<F: LossFloat>(
+    t: &[F],
+    c: usize,
+    m: usize,
+    w: Weights<'_, F>,
+    eps: f64,
+) -> Option<(f64, f64)> {
+    let (mut ws, mut mass) = (0.0, 0.0);
+    let cf = c as f64;
+    if m == 1 {
+        // In f64, as the exact pass (an `F` sum of the weights is coarser).
+        let wsum: f64 = (0..c).map(|k| w.at(k).to_f64_()).sum();
+        for row in t.chunks(c) {
+            let (sv, swv, ok) = match w {
+                Weights::Uniform(u) => {
+                    let (sv, _, ok) = run_sums(row, None);
+                    (sv, u.to_f64_() * sv, ok)
+                }
+                Weights::PerClass(ws) => run_sums(row, Some(ws)),
+            };
+            ws += (1.0 - eps) * swv + eps / cf * wsum;
+            mass += (1.0 - eps) * sv + eps;
+            if !(ok && fast_sums_ok(ws, mass)) {
+                return None;
+            }
+        }
+    } else {
+        for (r, slice) in t.chunks(m).enumerate() {
+            let wk = w.at(r % c).to_f64_();
+            let (sv, _, ok) = run_sums(slice, None);
+            let tp = (1.0 - eps) * sv + eps / cf * m as f64;
+            ws += wk * tp;
+            mass += tp;
+            if !(ok && fast_sums_ok(ws, mass)) {
+                return None;
+            }
+        }
+    }
+    // Subnormal-scale totals lose relative precision to the order of the
+    // sums: the exact pass's order then decides.
+    (ws >= TINY_TOTAL && mass >= TINY_TOTAL).then_some((ws, mass))
+}
+
+/// Totals below this go to the exact pass (`2^-900`: the rounding of the
+/// subnormal terms they may contain is then far below `f64::EPSILON`).
+const TINY_TOTAL: f64 = 1.183_052_186_166_774_7e-271;
+
+/// Whether the running totals may stay on the vectorised pass: finite (a
+/// NaN from `0 · inf`, with `eps = 1` and an overflowing target sum, too)
+/// and clear of [`MAX_TARGET_MASS`] by more than rounding, so that the exact
+/// pass decides the limit.
+#[inline(always)]
+fn fast_sums_ok(ws: f64, mass: f64) -> bool {
+    ws.is_finite() && mass <= MAX_TARGET_MASS * (1.0 - 1e-9)
+}
+
+/// `(Σ v, Σ w v, every v finite and >= 0)` over a run of targets, in eight
+/// `f64` lanes (vectorised; `Σ w v` is 0 without `w`).
+#[inline(always)]
+#[allow(clippy::needless_range_loop)] // one lane per index, as in the kernels
+fn run_sums<F: LossFloat>(vals: &[F], w: Option<&[F]>) -> (f64, f64, bool) {
+    const L: usize = 8;
+    let (mut sv, mut sw, mut chk) = ([0.0f64; L], [0.0f64; L], [0.0f64; L]);
+    let mut mn = [0.0f64; L];
+    let body = vals.len() / L * L;
+    // One simple loop per quantity (fused loop bodies stayed scalar).
+    let mut x = [0.0f64; L];
+    let mut wx = [0.0f64; L];
+    let wchunks = w.map(|w| w[..body].chunks_exact(L));
+    let mut wchunks = wchunks.into_iter().flatten();
+    for ch in vals[..body].chunks_exact(L) {
+        for i in 0..L {
+            x[i] = ch[i].to_f64_();
+        }
+        for i in 0..L {
+            sv[i] += x[i];
+        }
+        for i in 0..L {
+            // x * 0 is NaN exactly for NaN and infinite x.
+            chk[i] += x[i] * 0.0;
+        }
+        for i in 0..L {
+            mn[i] = if x[i] < mn[i] { x[i] } else { mn[i] };
+        }
+        if let Some(wc) = wchunks.next() {
+            for i in 0..L {
+                wx[i] = wc[i].to_f64_();
+            }
+            for i in 0..L {
+                sw[i] += wx[i] * x[i];
+            }
+        }
+    }
+    for (i, &v) in vals[body..].iter().enumerate() {
+        let x = v.to_f64_();
+        sv[i] += x;
+        chk[i] += x * 0.0;
+        mn[i] = if x < mn[i] { x } else { mn[i] };
+        if let Some(w) = w {
+            sw[i] += w[body + i].to_f64_() * x;
+        }
+    }
+    let ok = !chk.iter().sum::<f64>().is_nan() && mn.iter().all(|&v| v >= 0.0);
+    (sv.iter().sum(), sw.iter().sum(), ok)
+}
+
+/// [`probs_stats`] element by element, reporting the first bad value.
+fn probs_stats_exact<F: LossFloat>(
     cfg: &Config<'_, F>,
     t: &[F],
     shape: &[usize],

@@ -11,6 +11,8 @@ mod scalar;
 mod spec;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_soft;
 
 pub(crate) use scalar::run_scalar;
 pub(crate) use spec::{SoftmaxKind, SoftmaxSpec, TargetSlice, Weights};
@@ -54,6 +56,28 @@ pub(crate) fn run<F: LossFloat>(
             if let Ok(sum) = chunks::reduce(geom, work, &|w| fast::run_level(level, &k, c, m, w)) {
                 return Ok(sum);
             }
+        }
+    }
+    let probs = matches!(targets, TargetSlice::Probs(_));
+    if let Some(k) = fast::soft_covers(spec, c, m, probs) {
+        let level = Level::best();
+        let (t, aux) = match targets {
+            TargetSlice::Index(t) => (t, &[][..]),
+            TargetSlice::Probs(p) => (crate::kernel::label::Labels::Usize(&[]), p),
+        };
+        let work = Work {
+            z,
+            t,
+            aux,
+            per_target: out.per_target.as_deref_mut(),
+            grad: out.grad.as_mut().map(|(g, u)| (&mut **g, *u)),
+            hess: out.hess.as_deref_mut(),
+            n,
+        };
+        // On `Fallback` (non-finite logits, a Hessian for focal loss) the
+        // scalar loop recomputes it.
+        if let Ok(sum) = chunks::reduce(geom, work, &|w| fast::run_soft_level(level, &k, c, w)) {
+            return Ok(sum);
         }
     }
     run_scalar(spec, z, targets, geom, out)

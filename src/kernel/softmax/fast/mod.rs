@@ -1,5 +1,8 @@
 //! Vectorised softmax-family kernels for class-index targets (NLL,
-//! cross-entropy with any smoothing, focal without smoothing).
+//! cross-entropy with any smoothing, focal without smoothing), and, for
+//! rows only, the soft target kernels (`probs`: cross-entropy with
+//! probability targets; `soft`: focal loss with probability targets or
+//! label smoothing).
 //!
 //! Two layouts:
 //! - **rows** (`M = 1`, `C >= ROW_MIN_C`): each row is contiguous; max,
@@ -29,7 +32,9 @@ use crate::kernel::Outputs;
 mod avx512;
 mod hess;
 mod nll;
+mod probs;
 mod row;
+mod soft;
 mod tile;
 mod transpose;
 #[cfg(all(target_arch = "x86_64", focal_avx512))]
@@ -73,16 +78,20 @@ pub(crate) struct Consts<'a, F> {
 impl<'a, F: LossFloat> Consts<'a, F> {
     /// `None` when the fast kernels do not cover this configuration.
     pub fn new(spec: &SoftmaxSpec<'a, F>, c: usize) -> Option<Self> {
+        match spec.kind {
+            SoftmaxKind::Focal { smoothing, .. } if smoothing != F::zero() => None,
+            _ => Some(Self::any(spec, c)),
+        }
+    }
+
+    /// Every configuration (focal loss with smoothing too: only the soft
+    /// target kernels take that).
+    fn any(spec: &SoftmaxSpec<'a, F>, c: usize) -> Self {
         let cf = F::from_f64_(c as f64);
         let (eps, gamma) = match spec.kind {
             SoftmaxKind::Nll => (F::zero(), F::zero()),
             SoftmaxKind::CrossEntropy { smoothing } => (smoothing, F::zero()),
-            SoftmaxKind::Focal { gamma, smoothing } => {
-                if smoothing != F::zero() {
-                    return None;
-                }
-                (F::zero(), gamma)
-            }
+            SoftmaxKind::Focal { gamma, smoothing } => (smoothing, gamma),
         };
         let pow = if gamma == F::zero() {
             Pow::Zero
@@ -95,7 +104,7 @@ impl<'a, F: LossFloat> Consts<'a, F> {
         } else {
             Pow::General
         };
-        Some(Self {
+        Self {
             kind: spec.kind,
             w: spec.weight,
             ignore: spec.ignore_index,
@@ -105,7 +114,7 @@ impl<'a, F: LossFloat> Consts<'a, F> {
             wsum: spec.weight.sum(c),
             gamma,
             pow,
-        })
+        }
     }
 
     #[inline(always)]
@@ -175,6 +184,38 @@ fn pow_general<F: LossFloat>(x: F, gamma: F) -> F {
         v
     } else {
         F::zero()
+    }
+}
+
+/// The soft target kernels' constants, for rows only (`M = 1`):
+/// cross-entropy with probability targets, focal loss with probability
+/// targets or label smoothing; `None` (the scalar kernel) otherwise.
+pub(crate) fn soft_covers<'a, F: LossFloat>(
+    spec: &SoftmaxSpec<'a, F>,
+    c: usize,
+    m: usize,
+    probs: bool,
+) -> Option<Consts<'a, F>> {
+    let covered = match spec.kind {
+        SoftmaxKind::Nll => false,
+        SoftmaxKind::CrossEntropy { .. } => probs,
+        SoftmaxKind::Focal { smoothing, .. } => probs || smoothing != F::zero(),
+    };
+    (covered && m == 1 && c > 0).then(|| Consts::any(spec, c))
+}
+
+/// Runs the soft target kernel of `k`'s loss (see [`soft_covers`]) on one
+/// chunk of rows.
+pub(crate) fn run_soft_level<F: LossFloat>(
+    level: Level,
+    k: &Consts<'_, F>,
+    c: usize,
+    w: Work<'_, '_, '_, F>,
+) -> Result<f64, Fallback> {
+    match k.kind {
+        SoftmaxKind::CrossEntropy { .. } => probs::run_level(level, k, c, w),
+        SoftmaxKind::Focal { .. } => soft::run_level(level, k, c, w),
+        SoftmaxKind::Nll => Err(Fallback),
     }
 }
 

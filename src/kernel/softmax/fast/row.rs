@@ -335,7 +335,7 @@ pub(crate) fn rows<F: LossFloat, const FMA: bool, const W512: bool>(
 
 /// [`row_max`], through the AVX-512 primitive for `f32` when `W512`.
 #[inline(always)]
-fn max_of<F: LossFloat, const W512: bool>(zr: &[F]) -> F {
+pub(super) fn max_of<F: LossFloat, const W512: bool>(zr: &[F]) -> F {
     #[cfg(all(target_arch = "x86_64", focal_avx512))]
     if W512 {
         if let Some(z) = avx512::as_f32(zr) {
@@ -347,9 +347,39 @@ fn max_of<F: LossFloat, const W512: bool>(zr: &[F]) -> F {
     row_max(zr)
 }
 
+/// `Σ_k exp(z_k - mx)` over a whole row, in `SCRATCH`-sized pieces (the
+/// same sums with or without `dst`), with the exponentials stored in `dst`
+/// (a row of the gradient), or in `scratch` and dropped.
+#[inline(always)]
+pub(super) fn exp_row<F: LossFloat, const FMA: bool, const W512: bool>(
+    zr: &[F],
+    mx: F,
+    dst: Option<&mut [F]>,
+    scratch: &mut [F; SCRATCH],
+) -> F {
+    let mut s = F::zero();
+    match dst {
+        Some(g) => {
+            for (zc, gc) in zr.chunks(SCRATCH).zip(g.chunks_mut(SCRATCH)) {
+                s = s + exp_sum::<F, FMA, W512>(zc, mx, gc);
+            }
+        }
+        None => {
+            for ch in zr.chunks(SCRATCH) {
+                s = s + exp_sum::<F, FMA, W512>(ch, mx, &mut scratch[..ch.len()]);
+            }
+        }
+    }
+    s
+}
+
 /// [`exp_store_sum`], through the AVX-512 primitive for `f32` when `W512`.
 #[inline(always)]
-fn exp_sum<F: LossFloat, const FMA: bool, const W512: bool>(zr: &[F], mx: F, dst: &mut [F]) -> F {
+pub(super) fn exp_sum<F: LossFloat, const FMA: bool, const W512: bool>(
+    zr: &[F],
+    mx: F,
+    dst: &mut [F],
+) -> F {
     #[cfg(all(target_arch = "x86_64", focal_avx512))]
     if W512 {
         if let (Some(z), Some(d)) = (avx512::as_f32(zr), avx512::as_f32_mut(dst)) {
