@@ -79,6 +79,14 @@ fn results_do_not_depend_on_thread_count() {
         let (l, g) = focal_k(&x4, &t4);
         (l, g.into_dyn())
     });
+    let focal_s = FocalLoss::new(2.0)
+        .unwrap()
+        .with_label_smoothing(0.1)
+        .unwrap();
+    same_bits("focal k-dim smoothing", || {
+        let (l, g) = focal_s.forward_backward(&x4, &t4).unwrap();
+        (l, g.into_dyn())
+    });
 }
 
 fn focal_k(x: &Array4<f32>, t: &ArrayD<usize>) -> (f32, Array4<f32>) {

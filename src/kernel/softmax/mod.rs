@@ -76,7 +76,7 @@ pub(crate) fn run<F: LossFloat>(
         };
         // On `Fallback` (non-finite logits, a Hessian for focal loss) the
         // scalar loop recomputes it.
-        if let Ok(sum) = chunks::reduce(geom, work, &|w| fast::run_soft_level(level, &k, c, w)) {
+        if let Ok(sum) = chunks::reduce(geom, work, &|w| fast::run_soft_level(level, &k, c, m, w)) {
             return Ok(sum);
         }
     }

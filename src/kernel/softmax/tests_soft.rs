@@ -95,7 +95,9 @@ fn compare<F: LossFloat>(
                 hess: ce.then_some(&mut h[..]),
                 n: geom.n,
             };
-            let sum = chunks::reduce(geom, work, &|w| fast::run_soft_level(level, &k, geom.c, w));
+            let sum = chunks::reduce(geom, work, &|w| {
+                fast::run_soft_level(level, &k, geom.c, geom.m, w)
+            });
             let what = format!("{level:?} {kind:?} {geom:?}");
             let (sum, sum_ref) = match (sum, &sum_ref) {
                 (Ok(a), Ok(b)) => (a, *b),
@@ -145,13 +147,19 @@ type Problem = (
 );
 
 fn problem() -> impl Strategy<Value = Problem> {
-    prop_oneof![(1usize..150, 1usize..20), (1usize..6, 14usize..300)].prop_flat_map(|(n, c)| {
-        let geom = Geom { n, c, m: 1 };
+    prop_oneof![
+        (1usize..150, 1usize..20, Just(1usize)),
+        (1usize..6, 14usize..300, Just(1usize)),
+        // K-dim: blocks of 16 positions and a shorter last one.
+        (1usize..4, 1usize..40, 2usize..40),
+    ]
+    .prop_flat_map(|(n, c, m)| {
+        let geom = Geom { n, c, m };
         (
             Just(geom),
             prop::collection::vec(-30.0f64..30.0, geom.len()),
             prop::collection::vec(prop_oneof![3 => 0.0f64..1.0, 1 => Just(0.0)], geom.len()),
-            prop::collection::vec(0..c, n),
+            prop::collection::vec(0..c, geom.positions()),
             prop::collection::vec(0.1f64..3.0, c),
             prop::collection::vec(-2.0f64..2.0, geom.positions()),
             any::<bool>(),
@@ -174,7 +182,8 @@ proptest! {
             z[0] = f64::NEG_INFINITY;
             raw[0] = 0.0;
         }
-        let p = normalise(&raw, geom.c);
+        // (Rows sum to 1; K-dim targets are raw mass, at most 1 per class.)
+        let p = if geom.m == 1 { normalise(&raw, geom.c) } else { raw.clone() };
         let w = weighted.then_some(&w[..]);
         // Class 0 ignored: the masked row is then accepted with smoothing.
         for (p, y, ignore) in [(&p[..], &[][..], None), (&[][..], &y[..], Some(0))] {
@@ -204,6 +213,38 @@ fn soft_row_widths_match_scalar() {
             let w = weighted.then_some(&w[..]);
             compare::<f64>(geom, &z, &p, &[], None, w, &u, 1e-12);
             compare::<f64>(geom, &z, &[], &y, None, w, &u, 1e-12);
+        }
+    }
+}
+
+/// K-dim class counts and position counts around the block size.
+#[test]
+fn soft_kdim_shapes_match_scalar() {
+    for (c, m) in [
+        (1, 2),
+        (2, 15),
+        (3, 16),
+        (19, 17),
+        (19, 33),
+        (300, 5),
+        (5, 100),
+    ] {
+        let geom = Geom { n: 2, c, m };
+        let z: Vec<f64> = (0..geom.len())
+            .map(|i| ((i * 7919) % 1009) as f64 / 40.0 - 12.0)
+            .collect();
+        let p: Vec<f64> = (0..geom.len())
+            .map(|i| ((i * 31) % 17) as f64 / 17.0)
+            .collect();
+        let y: Vec<usize> = (0..geom.positions()).map(|q| (q * 37) % c).collect();
+        let w: Vec<f64> = (0..c).map(|k| 0.25 + (k % 7) as f64 * 0.5).collect();
+        let u: Vec<f64> = (0..geom.positions())
+            .map(|q| 1.0 - (q % 5) as f64 * 0.3)
+            .collect();
+        for weighted in [false, true] {
+            let w = weighted.then_some(&w[..]);
+            compare::<f64>(geom, &z, &p, &[], None, w, &u, 1e-12);
+            compare::<f64>(geom, &z, &[], &y, Some(1), w, &u, 1e-12);
         }
     }
 }

@@ -35,6 +35,7 @@ mod nll;
 mod probs;
 mod row;
 mod soft;
+mod soft_kdim;
 mod tile;
 mod transpose;
 #[cfg(all(target_arch = "x86_64", focal_avx512))]
@@ -187,9 +188,9 @@ fn pow_general<F: LossFloat>(x: F, gamma: F) -> F {
     }
 }
 
-/// The soft target kernels' constants, for rows only (`M = 1`):
-/// cross-entropy with probability targets, focal loss with probability
-/// targets or label smoothing; `None` (the scalar kernel) otherwise.
+/// The soft target kernels' constants: cross-entropy with probability
+/// targets, focal loss with probability targets or label smoothing, rows
+/// (`M = 1`) or K-dim; `None` (the scalar kernel) otherwise.
 pub(crate) fn soft_covers<'a, F: LossFloat>(
     spec: &SoftmaxSpec<'a, F>,
     c: usize,
@@ -201,7 +202,7 @@ pub(crate) fn soft_covers<'a, F: LossFloat>(
         SoftmaxKind::CrossEntropy { .. } => probs,
         SoftmaxKind::Focal { smoothing, .. } => probs || smoothing != F::zero(),
     };
-    (covered && m == 1 && c > 0).then(|| Consts::any(spec, c))
+    (covered && m > 0 && c > 0).then(|| Consts::any(spec, c))
 }
 
 /// Runs the soft target kernel of `k`'s loss (see [`soft_covers`]) on one
@@ -210,8 +211,12 @@ pub(crate) fn run_soft_level<F: LossFloat>(
     level: Level,
     k: &Consts<'_, F>,
     c: usize,
+    m: usize,
     w: Work<'_, '_, '_, F>,
 ) -> Result<f64, Fallback> {
+    if m > 1 {
+        return soft_kdim::run_level(level, k, c, m, w);
+    }
     match k.kind {
         SoftmaxKind::CrossEntropy { .. } => probs::run_level(level, k, c, w),
         SoftmaxKind::Focal { .. } => soft::run_level(level, k, c, w),

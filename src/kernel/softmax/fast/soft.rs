@@ -182,7 +182,7 @@ fn row<F: LossFloat, const FMA: bool, const W512: bool>(
 /// are at most 1 per row, smoothed index targets exactly 1) the two would
 /// differ by more than rounding of the result. Below it they agree to
 /// about `1e-4` of the weights in `f32`.
-const MAX_MASS: f64 = 65536.0;
+pub(super) const MAX_MASS: f64 = 65536.0;
 
 /// Per-lane partial sums of a row's loss, `Σ G` and `Σ a`.
 struct Acc<F> {

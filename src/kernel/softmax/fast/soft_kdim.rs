@@ -1,0 +1,268 @@
+//! Soft targets for K-dim inputs (`(N, C, d1..dk)`, `M > 1` positions per
+//! item): cross-entropy with probability targets, focal loss with
+//! probability targets or label smoothing. Blocks of `L` consecutive
+//! positions of one item are processed together, vectorised across the
+//! positions (each class's logits of a block are contiguous), with the
+//! scalar kernel's formulas per position: `lp_k = (z_k - mx) - ln Σ`,
+//! `a_k = w_k t'_k`, loss `Σ_k -a_k (1 - p_k)^gamma lp_k` (`gamma = 0` for
+//! cross-entropy), `G_k = a_k g(lp_k)` (`-a_k` for cross-entropy), gradient
+//! `s (G_k - p_k Σ G)` and, for cross-entropy, Hessian diagonal
+//! `s A p_k (1 - p_k)`, `A = Σ_k a_k`.
+//!
+//! Passes over a block: the maximum, the sum of exponentials, the terms
+//! (with `G_k` stored in the gradient), and the gradient. Non-finite
+//! values, a position with every class masked, and focal positions with a
+//! weighted target mass above `MAX_MASS` send the chunk to the scalar
+//! kernel, as in the row kernels.
+
+use super::soft::MAX_MASS;
+use super::Consts;
+use crate::kernel::chunks::Work;
+use crate::kernel::float::LossFloat;
+use crate::kernel::level::{dispatch_levels, exp, Fallback, Level};
+use crate::kernel::softmax::spec::SoftmaxKind;
+
+/// Positions per block.
+const L: usize = 16;
+
+dispatch_levels! {
+    /// Soft targets on one chunk of K-dim items.
+    fn run_level<F>(k: &Consts<'_, F>, c: usize, m: usize, w: Work<'_, '_, '_, F>) -> Result<f64, Fallback> {
+        generic => run::<F, false>(k, c, m, w),
+        avx2 => run::<F, true>(k, c, m, w),
+        avx512 => run::<F, true>(k, c, m, w),
+    }
+}
+
+/// One block: `nl <= L` positions from offset `at` (class 0 of its first
+/// position) with stride `m` between classes; `FULL` when `nl = L` (the
+/// copies then have a constant length: vector moves, not calls to memcpy).
+#[derive(Clone, Copy)]
+struct Block<const FULL: bool> {
+    at: usize,
+    m: usize,
+    nl: usize,
+}
+
+impl<const FULL: bool> Block<FULL> {
+    /// The block's values of class `k` (0 past `nl`).
+    #[inline(always)]
+    fn load<F: LossFloat>(&self, v: &[F], k: usize) -> [F; L] {
+        let mut out = [F::zero(); L];
+        let o = self.at + k * self.m;
+        if FULL {
+            out.copy_from_slice(&v[o..o + L]);
+        } else {
+            out[..self.nl].copy_from_slice(&v[o..o + self.nl]);
+        }
+        out
+    }
+
+    #[inline(always)]
+    fn store<F: LossFloat>(&self, v: &mut [F], k: usize, x: &[F; L]) {
+        let o = self.at + k * self.m;
+        if FULL {
+            v[o..o + L].copy_from_slice(x);
+        } else {
+            v[o..o + self.nl].copy_from_slice(&x[..self.nl]);
+        }
+    }
+}
+
+/// A chunk's inputs and outputs, and its four partial sums.
+struct Chunk<'a, 'o, 'u, F> {
+    k: &'a Consts<'a, F>,
+    c: usize,
+    w: Work<'a, 'o, 'u, F>,
+    probs: bool,
+    focal: bool,
+    acc: [f64; 4],
+}
+
+#[inline(always)]
+fn run<F: LossFloat, const FMA: bool>(
+    k: &Consts<'_, F>,
+    c: usize,
+    m: usize,
+    w: Work<'_, '_, '_, F>,
+) -> Result<f64, Fallback> {
+    let (z, n) = (w.z, w.n);
+    let probs = !w.aux.is_empty();
+    let focal = matches!(k.kind, SoftmaxKind::Focal { .. });
+    let shapes_ok = if probs {
+        w.aux.len() == z.len()
+    } else {
+        w.t.len() == n * m
+    };
+    if !shapes_ok || (w.hess.is_some() && (focal || w.grad.is_none())) {
+        return Err(Fallback);
+    }
+    let mut ch = Chunk {
+        k,
+        c,
+        w,
+        probs,
+        focal,
+        acc: [0.0; 4],
+    };
+    let full = m / L * L;
+    for b in 0..n {
+        let at = b * c * m;
+        for j0 in (0..full).step_by(L) {
+            let blk = Block::<true> {
+                at: at + j0,
+                m,
+                nl: L,
+            };
+            ch.block::<FMA, true>(blk, b * m + j0)?;
+        }
+        if full < m {
+            let blk = Block::<false> {
+                at: at + full,
+                m,
+                nl: m - full,
+            };
+            ch.block::<FMA, false>(blk, b * m + full)?;
+        }
+    }
+    let a = ch.acc;
+    Ok((a[0] + a[1]) + (a[2] + a[3]))
+}
+
+impl<F: LossFloat> Chunk<'_, '_, '_, F> {
+    /// One block, whose first position is `p0`.
+    #[inline(always)]
+    #[allow(clippy::needless_range_loop)] // one lane per index, as in the kernels
+    fn block<const FMA: bool, const FULL: bool>(
+        &mut self,
+        blk: Block<FULL>,
+        p0: usize,
+    ) -> Result<(), Fallback> {
+        let (k, c, probs, focal) = (self.k, self.c, self.probs, self.focal);
+        let (z, aux, t) = (self.w.z, self.w.aux, self.w.t);
+        let zero = [F::zero(); L];
+        // Index targets (none for probabilities) and ignored lanes.
+        let (mut y, mut valid) = ([usize::MAX; L], [false; L]);
+        for l in 0..blk.nl {
+            valid[l] = true;
+            if !probs {
+                y[l] = t.key(p0 + l);
+                valid[l] = k.ignore != Some(y[l]);
+            }
+        }
+        let mut mx = [F::neg_infinity(); L];
+        for kk in 0..c {
+            let zc = blk.load(z, kk);
+            for l in 0..L {
+                mx[l] = if zc[l] > mx[l] { zc[l] } else { mx[l] };
+            }
+        }
+        let mut sum = zero;
+        for kk in 0..c {
+            let zc = blk.load(z, kk);
+            for l in 0..L {
+                sum[l] = sum[l] + exp::<F, FMA>(zc[l] - mx[l]);
+            }
+        }
+        let lns = sum.map(|s| s.vln());
+        let (mut loss, mut gsum, mut mass) = (zero, zero, zero);
+        for kk in 0..c {
+            let (zc, wk) = (blk.load(z, kk), k.w.at(kk));
+            let mut lp = zero;
+            for l in 0..L {
+                lp[l] = (zc[l] - mx[l]) - lns[l];
+            }
+            let mut tp = [k.e; L];
+            if probs {
+                let tc = blk.load(aux, kk);
+                for l in 0..L {
+                    tp[l] = k.one_m_eps * tc[l] + k.e;
+                }
+            } else {
+                for l in 0..L {
+                    let hot = if y[l] == kk { k.one_m_eps } else { F::zero() };
+                    tp[l] = hot + k.e;
+                }
+            }
+            let (mut md, mut gf) = ([F::one(); L], [-F::one(); L]);
+            if focal {
+                k.focal_lanes(&lp, &mut md, &mut gf);
+            }
+            let mut a = zero;
+            for l in 0..L {
+                a[l] = wk * tp[l];
+            }
+            for l in 0..L {
+                mass[l] = mass[l] + a[l];
+            }
+            for l in 0..L {
+                // No target mass, no term (a masked class has lp = -inf).
+                let v = if tp[l] == F::zero() {
+                    F::zero()
+                } else {
+                    a[l] * (md[l] * lp[l])
+                };
+                loss[l] = loss[l] - v;
+            }
+            for l in 0..L {
+                gf[l] = if tp[l] == F::zero() {
+                    F::zero()
+                } else {
+                    a[l] * gf[l]
+                };
+            }
+            for l in 0..L {
+                gsum[l] = gsum[l] + gf[l];
+            }
+            if let Some((g, _)) = self.w.grad.as_mut() {
+                blk.store(g, kk, &gf);
+            }
+        }
+        for l in 0..blk.nl {
+            // NaN or +inf anywhere, or every class masked, makes the sum
+            // non-finite (ignored positions are checked too).
+            let bad = !sum[l].is_finite()
+                || (valid[l]
+                    && (!loss[l].is_finite()
+                        || !gsum[l].is_finite()
+                        || (focal && (mass[l].is_nan() || mass[l] > F::from_f64_(MAX_MASS)))));
+            if bad {
+                return Err(Fallback);
+            }
+            let v = if valid[l] { loss[l] } else { F::zero() };
+            self.acc[(p0 + l) % 4] += v.to_f64_();
+            if let Some(p) = self.w.per_target.as_deref_mut() {
+                p[p0 + l] = v;
+            }
+        }
+        if let Some((g, u)) = self.w.grad.as_mut() {
+            let mut s = zero;
+            for l in 0..blk.nl {
+                s[l] = if valid[l] { u.at(p0 + l) } else { F::zero() };
+            }
+            for kk in 0..c {
+                let (zc, gc) = (blk.load(z, kk), blk.load(g, kk));
+                let mut p = zero;
+                for l in 0..L {
+                    p[l] = exp::<F, FMA>((zc[l] - mx[l]) - lns[l]);
+                }
+                // (Ignored positions get 0, whatever their terms.)
+                let mut out = zero;
+                for l in 0..L {
+                    let v = s[l] * (gc[l] - p[l] * gsum[l]);
+                    out[l] = if valid[l] { v } else { F::zero() };
+                }
+                if let Some(h) = self.w.hess.as_deref_mut() {
+                    let mut hk = zero;
+                    for l in 0..L {
+                        let v = s[l] * (mass[l] * (p[l] * (F::one() - p[l])));
+                        hk[l] = if valid[l] { v } else { F::zero() };
+                    }
+                    blk.store(h, kk, &hk);
+                }
+                blk.store(g, kk, &out);
+            }
+        }
+        Ok(())
+    }
+}
