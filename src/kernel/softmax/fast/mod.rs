@@ -214,7 +214,7 @@ pub(crate) fn run_soft_level<F: LossFloat>(
     m: usize,
     w: Work<'_, '_, '_, F>,
 ) -> Result<f64, Fallback> {
-    if m > 1 {
+    if m > 1 || soft_kdim::blocks_for_rows(k, c) {
         return soft_kdim::run_level(level, k, c, m, w);
     }
     match k.kind {
