@@ -196,10 +196,32 @@ fn probs_stats<F: LossFloat>(
     }
     let eps = smoothing(cfg).to_f64_();
     let w = cfg.spec.weight;
-    match probs_sums(Level::best(), t, geom.c, geom.m, w, eps) {
-        Some(v) => Ok(v),
-        None => probs_stats_exact(cfg, t, shape, geom),
+    if let Some(v) = probs_sums(Level::best(), t, geom.c, geom.m, w, eps) {
+        return Ok(v);
     }
+    // Element by element, reporting the first bad value.
+    let cf = geom.c as f64;
+    let (mut ws, mut mass) = (0.0, 0.0);
+    for (i, &v) in t.iter().enumerate() {
+        let bad = |expected| {
+            Err(LossError::InvalidTarget {
+                position: unravel(i, shape),
+                value: v.to_f64_(),
+                expected,
+            })
+        };
+        if !(v.is_finite() && v >= F::zero()) {
+            return bad("a finite, non-negative probability");
+        }
+        let k = (i / geom.m) % geom.c;
+        let tp = (1.0 - eps) * v.to_f64_() + eps / cf;
+        ws += cfg.spec.weight.at(k).to_f64_() * tp;
+        mass += tp;
+        if mass > MAX_TARGET_MASS {
+            return bad("probabilities whose total over the batch is at most 2^512 (1.3e154)");
+        }
+    }
+    Ok((ws, mass))
 }
 
 dispatch_levels! {
@@ -319,38 +341,6 @@ fn run_sums<F: LossFloat>(vals: &[F], w: Option<&[F]>) -> (f64, f64, bool) {
     }
     let ok = !chk.iter().sum::<f64>().is_nan() && mn.iter().all(|&v| v >= 0.0);
     (sv.iter().sum(), sw.iter().sum(), ok)
-}
-
-/// [`probs_stats`] element by element, reporting the first bad value.
-fn probs_stats_exact<F: LossFloat>(
-    cfg: &Config<'_, F>,
-    t: &[F],
-    shape: &[usize],
-    geom: Geom,
-) -> Result<(f64, f64), LossError> {
-    let eps = smoothing(cfg).to_f64_();
-    let cf = geom.c as f64;
-    let (mut ws, mut mass) = (0.0, 0.0);
-    for (i, &v) in t.iter().enumerate() {
-        let bad = |expected| {
-            Err(LossError::InvalidTarget {
-                position: unravel(i, shape),
-                value: v.to_f64_(),
-                expected,
-            })
-        };
-        if !(v.is_finite() && v >= F::zero()) {
-            return bad("a finite, non-negative probability");
-        }
-        let k = (i / geom.m) % geom.c;
-        let tp = (1.0 - eps) * v.to_f64_() + eps / cf;
-        ws += cfg.spec.weight.at(k).to_f64_() * tp;
-        mass += tp;
-        if mass > MAX_TARGET_MASS {
-            return bad("probabilities whose total over the batch is at most 2^512 (1.3e154)");
-        }
-    }
-    Ok((ws, mass))
 }
 
 fn weight_name<F>(cfg: &Config<'_, F>) -> &'static str {

@@ -38,29 +38,17 @@ pub(crate) fn run<F: LossFloat>(
         // defined (the scalar kernel writes the same zeros).
         h.fill(F::zero());
     }
-    if let TargetSlice::Index(t) = targets {
-        if let Some(k) = fast::Consts::new(spec, c).filter(|_| fast::covers(c, m)) {
-            let level = Level::best();
-            let nll = matches!(spec.kind, SoftmaxKind::Nll);
-            let work = Work {
-                z,
-                t,
-                aux: &[],
-                per_target: out.per_target.as_deref_mut(),
-                grad: out.grad.as_mut().map(|(g, u)| (&mut **g, *u)),
-                hess: out.hess.as_deref_mut().filter(|_| !nll),
-                n,
-            };
-            // On `Fallback` (NaN, masked targets, ..) the scalar loop below
-            // recomputes everything and reports or handles it exactly.
-            if let Ok(sum) = chunks::reduce(geom, work, &|w| fast::run_level(level, &k, c, m, w)) {
-                return Ok(sum);
-            }
-        }
-    }
+    // The index kernels' constants, or else the soft target kernels' (a
+    // configuration has at most one of them).
     let probs = matches!(targets, TargetSlice::Probs(_));
-    if let Some(k) = fast::soft_covers(spec, c, m, probs) {
+    let fast = match targets {
+        TargetSlice::Index(_) => fast::Consts::new(spec, c).filter(|_| fast::covers(c, m)),
+        TargetSlice::Probs(_) => None,
+    }
+    .or_else(|| fast::soft_covers(spec, c, m, probs));
+    if let Some(k) = fast {
         let level = Level::best();
+        let nll = matches!(spec.kind, SoftmaxKind::Nll);
         let (t, aux) = match targets {
             TargetSlice::Index(t) => (t, &[][..]),
             TargetSlice::Probs(p) => (crate::kernel::label::Labels::Usize(&[]), p),
@@ -71,12 +59,13 @@ pub(crate) fn run<F: LossFloat>(
             aux,
             per_target: out.per_target.as_deref_mut(),
             grad: out.grad.as_mut().map(|(g, u)| (&mut **g, *u)),
-            hess: out.hess.as_deref_mut(),
+            hess: out.hess.as_deref_mut().filter(|_| !nll),
             n,
         };
-        // On `Fallback` (non-finite logits, a Hessian for focal loss) the
-        // scalar loop recomputes it.
-        if let Ok(sum) = chunks::reduce(geom, work, &|w| fast::run_soft_level(level, &k, c, m, w)) {
+        // On `Fallback` (NaN, masked targets, a Hessian for focal loss with
+        // soft targets, ..) the scalar loop below recomputes everything and
+        // reports or handles it exactly.
+        if let Ok(sum) = chunks::reduce(geom, work, &|w| fast::run_level(level, &k, c, m, w)) {
             return Ok(sum);
         }
     }

@@ -12,6 +12,7 @@ use crate::kernel::label::Labels;
 use crate::kernel::level::{Fallback, Level};
 use crate::kernel::{Geom, Outputs, Upstream};
 use proptest::prelude::*;
+use std::ops::Range;
 
 const IGNORE: usize = 1_000_000;
 
@@ -129,14 +130,23 @@ fn compare<F: LossFloat>(geom: Geom, z: &[F], t: &[usize], w: Option<&[F]>, u: &
     }
 }
 
+/// Geometries `(N, C, M)` from one of three sets of ranges (short rows,
+/// wide rows, K-dim), as the kernel tests draw them.
+pub(super) fn geoms(
+    ranges: [(Range<usize>, Range<usize>, Range<usize>); 3],
+) -> impl Strategy<Value = Geom> {
+    let [a, b, k] = ranges;
+    prop_oneof![a, b, k].prop_map(|(n, c, m)| Geom { n, c, m })
+}
+
 fn problem() -> impl Strategy<Value = (Geom, Vec<f64>, Vec<usize>, Vec<f64>, Vec<f64>, bool)> {
-    prop_oneof![
-        (1usize..200, 1usize..12, Just(1usize)),
-        (1usize..6, 14usize..140, Just(1usize)),
-        (1usize..3, 1usize..25, 1usize..150),
-    ]
-    .prop_flat_map(|(n, c, m)| {
-        let geom = Geom { n, c, m };
+    geoms([
+        (1..200, 1..12, 1..2),
+        (1..6, 14..140, 1..2),
+        (1..3, 1..25, 1..150),
+    ])
+    .prop_flat_map(|geom| {
+        let c = geom.c;
         (
             Just(geom),
             // Some classes masked (`-inf`).

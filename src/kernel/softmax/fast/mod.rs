@@ -205,34 +205,18 @@ pub(crate) fn soft_covers<'a, F: LossFloat>(
     (covered && m > 0 && c > 0).then(|| Consts::any(spec, c))
 }
 
-/// Runs the soft target kernel of `k`'s loss (see [`soft_covers`]) on one
-/// chunk of rows.
-pub(crate) fn run_soft_level<F: LossFloat>(
-    level: Level,
-    k: &Consts<'_, F>,
-    c: usize,
-    m: usize,
-    w: Work<'_, '_, '_, F>,
-) -> Result<f64, Fallback> {
-    if m > 1 || soft_kdim::blocks_for_rows(k, c) {
-        return soft_kdim::run_level(level, k, c, m, w);
-    }
-    match k.kind {
-        SoftmaxKind::CrossEntropy { .. } => probs::run_level(level, k, c, w),
-        SoftmaxKind::Focal { .. } => soft::run_level(level, k, c, w),
-        SoftmaxKind::Nll => Err(Fallback),
-    }
-}
-
 /// Whether the vectorised kernels handle `C` classes with `M` positions per item.
 pub(crate) fn covers(c: usize, m: usize) -> bool {
     c <= SCRATCH || (m == 1 && c >= ROW_MIN_C)
 }
 
-/// Runs the vectorised kernel on one chunk at the given level. NLL has
-/// entry points of its own: its loop, compiled once per label type, would
-/// otherwise sit inside every softmax entry point (it cost the focal row
-/// kernel at C = 1000 about 10%).
+/// Runs the vectorised kernel on one chunk at the given level: the soft
+/// target kernels for probability targets (`w.aux`) and for focal loss
+/// with smoothing (see [`soft_covers`]), the index kernels otherwise. NLL
+/// and the soft target kernels have entry points of their own: their
+/// loops, compiled once per label type, would otherwise sit inside every
+/// softmax entry point (NLL's cost the focal row kernel at C = 1000 about
+/// 10%).
 pub(crate) fn run_level<F: LossFloat>(
     level: Level,
     k: &Consts<'_, F>,
@@ -240,6 +224,13 @@ pub(crate) fn run_level<F: LossFloat>(
     m: usize,
     w: Work<'_, '_, '_, F>,
 ) -> Result<f64, Fallback> {
+    let focal_smoothing = matches!(k.kind, SoftmaxKind::Focal { .. }) && k.smoothing();
+    if !w.aux.is_empty() || focal_smoothing {
+        if m > 1 || soft_kdim::blocks_for_rows(k, c) {
+            return soft_kdim::run_level(level, k, c, m, w);
+        }
+        return soft::run_level(level, k, c, w);
+    }
     if let SoftmaxKind::Nll = k.kind {
         return nll::run_level(level, k, c, m, w);
     }

@@ -14,59 +14,41 @@
 
 use super::row::{exp_row, max_of, sum_acc, ACC};
 use super::{Consts, SCRATCH};
-use crate::kernel::chunks::Work;
 use crate::kernel::float::LossFloat;
-use crate::kernel::level::{dispatch_levels, Fallback, Level};
+use crate::kernel::level::Fallback;
 use crate::kernel::softmax::spec::Weights;
 use crate::kernel::vmath::madd;
 
-dispatch_levels! {
-    /// Cross-entropy with probability targets on one chunk of rows.
-    fn run_level<F>(k: &Consts<'_, F>, c: usize, w: Work<'_, '_, '_, F>) -> Result<f64, Fallback> {
-        generic => run::<F, false, false>(k, c, w),
-        avx2 => run::<F, true, false>(k, c, w),
-        avx512 => run::<F, true, true>(k, c, w),
-    }
-}
-
+/// One row `zr` with probability targets `tr`: its loss, and its gradient
+/// (with upstream factor `s`) and Hessian diagonal where asked for; called
+/// by the soft target rows' loop (`soft::run`).
 #[inline(always)]
-fn run<F: LossFloat, const FMA: bool, const W512: bool>(
+pub(super) fn row<F: LossFloat, const FMA: bool, const W512: bool>(
     k: &Consts<'_, F>,
-    c: usize,
-    w: Work<'_, '_, '_, F>,
-) -> Result<f64, Fallback> {
-    if w.aux.len() != w.z.len() || (w.hess.is_some() && w.grad.is_none()) {
+    zr: &[F],
+    tr: &[F],
+    g: Option<(&mut [F], F)>,
+    h: Option<&mut [F]>,
+    scratch: &mut [F; SCRATCH],
+) -> Result<F, Fallback> {
+    let m = max_of::<F, W512>(zr);
+    let (mut g, s) = match g {
+        Some((g, s)) => (Some(g), s),
+        None => (None, F::zero()),
+    };
+    let sum = exp_row::<F, FMA, W512>(zr, m, g.as_deref_mut(), scratch);
+    let (mass, gap) = mass_gap(k, zr, tr, m);
+    let loss = gap + mass * sum.vln();
+    if !(loss.is_finite() && sum.is_finite()) {
         return Err(Fallback);
     }
-    let (z, t, n) = (w.z, w.aux, w.n);
-    let (mut pt, mut grad, mut hess) = (w.per_target, w.grad, w.hess);
-    let mut scratch = [F::zero(); SCRATCH];
-    // Four partial sums (fixed order), as the other kernels.
-    let mut acc = [0.0f64; 4];
-    for r in 0..n {
-        let span = r * c..(r + 1) * c;
-        let (zr, tr) = (&z[span.clone()], &t[span.clone()]);
-        let m = max_of::<F, W512>(zr);
-        let g = grad.as_mut().map(|(g, _)| &mut g[span.clone()]);
-        let sum = exp_row::<F, FMA, W512>(zr, m, g, &mut scratch);
-        let (mass, gap) = mass_gap(k, zr, tr, m);
-        let loss = gap + mass * sum.vln();
-        if !(loss.is_finite() && sum.is_finite()) {
-            return Err(Fallback);
+    if let Some(g) = g {
+        if let Some(h) = h {
+            hessian_row(h, g, s * mass, F::one() / sum);
         }
-        acc[r % 4] += loss.to_f64_();
-        if let Some(p) = pt.as_deref_mut() {
-            p[r] = loss;
-        }
-        if let Some((g, u)) = grad.as_mut() {
-            let (s, g) = (u.at(r), &mut g[span.clone()]);
-            if let Some(h) = hess.as_deref_mut() {
-                hessian_row(&mut h[span], g, s * mass, F::one() / sum);
-            }
-            gradient_row::<F, FMA>(k, g, tr, mass / sum, s);
-        }
+        gradient_row::<F, FMA>(k, g, tr, mass / sum, s);
     }
-    Ok((acc[0] + acc[1]) + (acc[2] + acc[3]))
+    Ok(loss)
 }
 
 /// `(A, B)`: `Σ_k a_k` and `Σ_k a_k (mx - z_k)` (`0` where `t'_k = 0`),

@@ -1,5 +1,7 @@
 //! Softmax focal loss with soft target mass, rows (`M = 1`): probability
-//! targets, or class-index targets with label smoothing. With
+//! targets, or class-index targets with label smoothing. (The rows' loop
+//! also serves cross-entropy with probability targets, whose row is
+//! `probs::row`.) With
 //! `t'_k = (1 - eps) t_k + eps / C` (`t` one-hot for an index target),
 //! `a_k = w_k t'_k` and `lp_k = (z_k - mx) - ln Σ`, the row's loss is
 //! `Σ_k -a_k (1 - p_k)^gamma lp_k` and its gradient
@@ -16,16 +18,17 @@
 //! weighted target mass above [`MAX_MASS`]. The Hessian is left to the
 //! scalar kernel (`Fallback` when one is requested).
 
-use super::probs::fixed;
+use super::probs::{self, fixed};
 use super::row::{exp_row, finite_or_masked, max_of, sum_acc, ACC};
 use super::{Consts, SCRATCH};
 use crate::kernel::chunks::Work;
 use crate::kernel::float::LossFloat;
 use crate::kernel::level::{dispatch_levels, Fallback, Level};
-use crate::kernel::softmax::spec::Weights;
+use crate::kernel::softmax::spec::{SoftmaxKind, Weights};
 
 dispatch_levels! {
-    /// Focal loss with soft target mass on one chunk of rows.
+    /// Soft targets on one chunk of rows: cross-entropy with probability
+    /// targets (`probs::row`), focal loss with soft target mass.
     fn run_level<F>(k: &Consts<'_, F>, c: usize, w: Work<'_, '_, '_, F>) -> Result<f64, Fallback> {
         generic => run::<F, false, false>(k, c, w),
         avx2 => run::<F, true, false>(k, c, w),
@@ -81,10 +84,12 @@ fn run<F: LossFloat, const FMA: bool, const W512: bool>(
     } else {
         w.t.len() == n
     };
-    if w.hess.is_some() || !shapes_ok {
+    // The Hessian only for cross-entropy (and with a gradient).
+    let focal = matches!(k.kind, SoftmaxKind::Focal { .. });
+    if (w.hess.is_some() && (focal || w.grad.is_none())) || !shapes_ok {
         return Err(Fallback);
     }
-    let (mut pt, mut grad) = (w.per_target, w.grad);
+    let (mut pt, mut grad, mut hess) = (w.per_target, w.grad, w.hess);
     let mut scratch = [F::zero(); SCRATCH];
     // Four partial sums (fixed order), as the other kernels.
     let mut acc = [0.0f64; 4];
@@ -106,6 +111,10 @@ fn run<F: LossFloat, const FMA: bool, const W512: bool>(
                     g.fill(F::zero());
                 }
                 F::zero()
+            }
+            Soft::Probs(tr) if !focal => {
+                let h = hess.as_deref_mut().map(|h| &mut h[span.clone()]);
+                probs::row::<F, FMA, W512>(k, zr, tr, g, h, &mut scratch)?
             }
             _ => row::<F, FMA, W512>(k, zr, soft, g.as_mut(), &mut scratch)?,
         };
