@@ -132,7 +132,7 @@ type Both = (
 /// size of the terms its gradient entries are differences of (the largest
 /// class weight, at least 1).
 fn softmax_pair(rng: &mut Rng) -> (String, Both, f64) {
-    let (n, c) = (rng.pick(&[1, 2, 5, 33]), rng.pick(&[1, 2, 3, 10, 70]));
+    let (n, c) = (rng.pick(&[1, 2, 5, 33]), rng.pick(&[1, 2, 3, 10, 70, 300]));
     let d = rng.pick(&[1, 1, 3]);
     let shape = if d == 1 { vec![n, c] } else { vec![n, c, d] };
     let scale = rng.pick(&[1.0, 5.0, 20.0]);

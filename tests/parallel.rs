@@ -4,7 +4,7 @@
 #![cfg(feature = "rayon")]
 
 use focal_loss::{CrossEntropyLoss, FocalLoss, NllLoss, Probs, SigmoidFocalLoss};
-use ndarray::{Array1, Array2, Array4, ArrayD, IxDyn};
+use ndarray::{Array1, Array2, Array3, Array4, ArrayD, IxDyn};
 
 fn pool(threads: usize) -> rayon::ThreadPool {
     rayon::ThreadPoolBuilder::new()
@@ -85,6 +85,23 @@ fn results_do_not_depend_on_thread_count() {
         .unwrap();
     same_bits("focal k-dim smoothing", || {
         let (l, g) = focal_s.forward_backward(&x4, &t4).unwrap();
+        (l, g.into_dyn())
+    });
+    // K-dim with many classes (the strip kernel), cross-entropy smoothed.
+    let x3 = Array3::from_shape_fn((6, 300, 500), |(b, k, j)| {
+        ((b * 7 + k * 3 + 2 * j) % 29) as f32 / 7.0 - 2.0
+    });
+    let t3 = Array2::from_shape_fn((6, 500), |(b, j)| (b * 11 + j * 7) % 300);
+    let ce_s = CrossEntropyLoss::new().with_label_smoothing(0.1).unwrap();
+    same_bits("cross-entropy k-dim, 300 classes", || {
+        let (l, g) = ce_s.forward_backward(&x3, &t3).unwrap();
+        (l, g.into_dyn())
+    });
+    same_bits("focal k-dim, 300 classes", || {
+        let (l, g) = FocalLoss::new(2.0)
+            .unwrap()
+            .forward_backward(&x3, &t3)
+            .unwrap();
         (l, g.into_dyn())
     });
 }

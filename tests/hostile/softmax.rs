@@ -219,8 +219,14 @@ pub fn perturb(rng: &mut Rng, shape: &[usize]) -> Vec<usize> {
 
 fn draw_shape(rng: &mut Rng, big: bool) -> Vec<usize> {
     if big && rng.chance(0.02) {
-        // Past the vectorised kernels' scratch size (C > 4096).
-        return rng.pick(&[vec![1, 4100], vec![2, 4097, 2], vec![1, 5000, 1]]);
+        // Past the tiles' scratch (C > 4096), and K-dim strips (C > 256).
+        return rng.pick(&[
+            vec![1, 4100],
+            vec![2, 4097, 2],
+            vec![1, 5000, 1],
+            vec![2, 300, 17],
+            vec![1, 257, 3],
+        ]);
     }
     let nd = rng.pick(&[0, 1, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 4, 5]);
     let mut shape: Vec<usize> = (0..nd)

@@ -42,7 +42,7 @@ pub(crate) fn run<F: LossFloat>(
     // configuration has at most one of them).
     let probs = matches!(targets, TargetSlice::Probs(_));
     let fast = match targets {
-        TargetSlice::Index(_) => fast::Consts::new(spec, c).filter(|_| fast::covers(c, m)),
+        TargetSlice::Index(_) => fast::Consts::new(spec, c),
         TargetSlice::Probs(_) => None,
     }
     .or_else(|| fast::soft_covers(spec, c, m, probs));

@@ -208,26 +208,50 @@ fn row_widths_match_scalar() {
     for c in [
         17, 20, 31, 32, 33, 48, 63, 64, 65, 79, 100, 127, 128, 1000, 4096, 4097, 4111,
     ] {
-        let geom = Geom { n: 5, c, m: 1 };
-        let t = [0, c - 1, c / 2, IGNORE, 7];
-        let w: Vec<f64> = (0..c).map(|k| 0.25 + (k % 7) as f64 * 0.5).collect();
-        let u = [1.0, -0.5, 2.0, 1.0, 0.75];
-        let w32: Vec<f32> = w.iter().map(|&v| v as f32).collect();
-        let u32_: Vec<f32> = u.iter().map(|&v| v as f32).collect();
-        for masked in [false, true] {
-            let mut z: Vec<f64> = (0..geom.len())
-                .map(|i| ((i * 7919) % 1009) as f64 / 40.0 - 12.0)
-                .collect();
-            if masked {
-                // (Label smoothing then declines to the scalar kernel.)
-                z[3] = f64::NEG_INFINITY;
-            }
-            let z32: Vec<f32> = z.iter().map(|&v| v as f32).collect();
-            for weighted in [false, true] {
-                compare::<f64>(geom, &z, &t, weighted.then_some(&w[..]), &u, 1e-12);
-                let w32 = weighted.then_some(&w32[..]);
-                compare::<f32>(geom, &z32, &t, w32, &u32_, 2e-5);
-            }
+        widths_match_scalar(Geom { n: 5, c, m: 1 });
+    }
+}
+
+/// K-dim inputs around the strip kernel's class count (tiles of fewer
+/// positions below it, strips from it), past the tiles' scratch, with
+/// full and partial blocks of positions.
+#[test]
+fn kdim_widths_match_scalar() {
+    for c in [255, 256, 257, 300, 1000, 4097] {
+        for m in [3, 16, 17] {
+            widths_match_scalar(Geom { n: 2, c, m });
+        }
+    }
+}
+
+/// Every loss against the scalar kernel at one geometry: targets at the
+/// first, last and middle classes and ignored, with and without weights
+/// and a masked (`-inf`) class.
+fn widths_match_scalar(geom: Geom) {
+    let c = geom.c;
+    let t: Vec<usize> = (0..geom.positions())
+        .map(|p| [0, c - 1, c / 2, IGNORE, 7 % c][p % 5])
+        .collect();
+    let w: Vec<f64> = (0..c).map(|k| 0.25 + (k % 7) as f64 * 0.5).collect();
+    let u: Vec<f64> = (0..geom.positions())
+        .map(|p| [1.0, -0.5, 2.0, 1.0, 0.75][p % 5])
+        .collect();
+    let w32: Vec<f32> = w.iter().map(|&v| v as f32).collect();
+    let u32_: Vec<f32> = u.iter().map(|&v| v as f32).collect();
+    for masked in [false, true] {
+        let mut z: Vec<f64> = (0..geom.len())
+            .map(|i| ((i * 7919) % 1009) as f64 / 40.0 - 12.0)
+            .collect();
+        if masked {
+            // Class 3 of the first position, not a target. (Label
+            // smoothing then declines to the scalar kernel.)
+            z[3 * geom.m] = f64::NEG_INFINITY;
+        }
+        let z32: Vec<f32> = z.iter().map(|&v| v as f32).collect();
+        for weighted in [false, true] {
+            compare::<f64>(geom, &z, &t, weighted.then_some(&w[..]), &u, 1e-12);
+            let w32 = weighted.then_some(&w32[..]);
+            compare::<f32>(geom, &z32, &t, w32, &u32_, 2e-5);
         }
     }
 }
@@ -288,6 +312,11 @@ fn masked_classes_stay_vectorised() {
             n: 2,
             c: 300,
             m: 20,
+        },
+        Geom {
+            n: 2,
+            c: 5000,
+            m: 18,
         },
         Geom { n: 9, c: 100, m: 1 },
     ] {

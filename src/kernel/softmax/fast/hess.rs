@@ -153,6 +153,26 @@ impl<F: LossFloat> Coefs<F> {
     }
 }
 
+impl<F: LossFloat> Coefs<F> {
+    /// One class's entries of the first `L` positions from their
+    /// exponentials `e`, as for classes other than the target (the caller
+    /// rewrites the targets' entries with [`Coefs::on_target`]).
+    #[inline(always)]
+    pub fn off_target<const L: usize>(&self, e: &[F; L]) -> [F; L] {
+        let mut h = [F::zero(); L];
+        for j in 0..L {
+            let p = e[j] * self.inv[j];
+            let rho = if p >= self.q[j] {
+                F::one()
+            } else {
+                p * self.invq[j]
+            };
+            h[j] = entry(p, self.pc[j], self.qc[j], rho);
+        }
+        h
+    }
+}
+
 /// One entry, `h_k = P p_k (1 - p_k) + Q ρ_k²`.
 #[inline(always)]
 fn entry<F: LossFloat>(p: F, pc: F, qc: F, rho: F) -> F {

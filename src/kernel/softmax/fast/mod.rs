@@ -4,14 +4,17 @@
 //! probability targets; `soft`: focal loss with probability targets or
 //! label smoothing).
 //!
-//! Two layouts:
+//! Three layouts:
 //! - **rows** (`M = 1`, `C >= ROW_MIN_C`): each row is contiguous; max,
 //!   `exp`, sum and the gradient are vectorised along the row, with the
 //!   exponentials stored in the gradient row and rescaled in place;
+//! - **strips** (`M > 1`, `C >= STRIP_MIN_C`): blocks of 16 positions of
+//!   one item read in place, vectorised across positions, exponentials
+//!   recomputed in each pass (`strip`);
 //! - **tiles** (everything else): up to `LANES` consecutive positions are
 //!   gathered class-major into stack scratch (`s[k][j]`), so every step is
 //!   vectorised across positions, then the gradient is scattered back.
-//!   For K-dim inputs the gather is a plain copy per class.
+//!   For K-dim inputs the class rows are read in place.
 //!
 //! Reductions over classes use per-lane accumulators, so no floating-point
 //! reassociation is needed for vectorisation and results are deterministic.
@@ -30,12 +33,15 @@ use crate::kernel::Outputs;
 #[cfg(all(target_arch = "x86_64", focal_avx512))]
 #[clippy::msrv = "1.89"]
 mod avx512;
+mod blocks;
 mod hess;
 mod nll;
 mod probs;
 mod row;
 mod soft;
 mod soft_kdim;
+mod strip;
+mod terms;
 mod tile;
 mod transpose;
 #[cfg(all(target_arch = "x86_64", focal_avx512))]
@@ -205,11 +211,6 @@ pub(crate) fn soft_covers<'a, F: LossFloat>(
     (covered && m > 0 && c > 0).then(|| Consts::any(spec, c))
 }
 
-/// Whether the vectorised kernels handle `C` classes with `M` positions per item.
-pub(crate) fn covers(c: usize, m: usize) -> bool {
-    c <= SCRATCH || (m == 1 && c >= ROW_MIN_C)
-}
-
 /// Runs the vectorised kernel on one chunk at the given level: the soft
 /// target kernels for probability targets (`w.aux`) and for focal loss
 /// with smoothing (see [`soft_covers`]), the index kernels otherwise. NLL
@@ -256,6 +257,9 @@ fn run_work<F: LossFloat, const FMA: bool, const W512: bool>(
     m: usize,
     w: Work<'_, '_, '_, F>,
 ) -> Result<f64, Fallback> {
+    if m > 1 && c >= strip::STRIP_MIN_C {
+        return strip::run::<F, FMA>(k, c, m, w);
+    }
     let mut zs = [F::zero(); SCRATCH];
     let mut es = [F::zero(); SCRATCH];
     let n = w.n;

@@ -3,11 +3,11 @@
 
 #[cfg(all(target_arch = "x86_64", focal_avx512))]
 use super::avx512;
-use super::hess::Coefs;
+use super::terms::{Lanes, Terms};
 use super::{Consts, LANES, SCRATCH};
 use crate::kernel::float::LossFloat;
 use crate::kernel::level::{exp, Fallback};
-use crate::kernel::softmax::spec::{SoftmaxKind, Weights};
+use crate::kernel::softmax::spec::Weights;
 use crate::kernel::Outputs;
 
 /// Accumulator width for reductions along a row.
@@ -189,8 +189,6 @@ pub(crate) fn rows<F: LossFloat, const FMA: bool, const W512: bool>(
     let mut mx = [F::zero(); LANES];
     let mut sum = [F::one(); LANES];
     let mut zy = [F::zero(); LANES];
-    let mut wy = [F::zero(); LANES];
-    let mut s = [F::zero(); LANES];
     let mut sm = [F::zero(); LANES];
     let mut valid = [false; LANES];
     // Each row's maximum is taken one row ahead, so its lane reduction
@@ -227,10 +225,8 @@ pub(crate) fn rows<F: LossFloat, const FMA: bool, const W512: bool>(
         // below. A -inf elsewhere (a masked class) is handled exactly.
         mx[j] = m;
         zy[j] = zr[y];
-        wy[j] = k.w.at(y);
         sum[j] = match out.grad.as_mut() {
-            Some((g, u)) => {
-                s[j] = u.at(r);
+            Some((g, _)) => {
                 // Summed in SCRATCH-sized pieces, exactly as without a
                 // gradient below, so `forward` and `forward_backward` agree.
                 let g = &mut g[r * c..(r + 1) * c];
@@ -252,52 +248,32 @@ pub(crate) fn rows<F: LossFloat, const FMA: bool, const W512: bool>(
             sm[j] = weighted_gap(k, zr, m);
         }
     }
-    // Per-row coefficients, vectorised across the block:
+    // Per-row coefficients, vectorised across the block (see `terms`):
     // grad_k = e_k * a + s * b * w_k, plus d at the target.
     let mut lns = [F::zero(); LANES];
-    let mut loss = [F::zero(); LANES];
-    let mut a = [F::zero(); LANES];
-    let mut d = [F::zero(); LANES];
     for (l, &v) in lns.iter_mut().zip(&sum).take(nr) {
         *l = v.vln();
     }
-    let mut b = F::zero();
-    let want_hess = out.hess.is_some();
-    let mut hc = None;
-    if let SoftmaxKind::Focal { .. } = k.kind {
-        let mut lp = [F::zero(); LANES];
-        let mut md = [F::zero(); LANES];
-        let mut gf = [F::zero(); LANES];
-        for j in 0..nr {
-            lp[j] = (zy[j] - mx[j]) - lns[j];
+    // Σ_c w_c (-lp_c) = Σ_c w_c (mx - z_c) + W ln Σ.
+    let smooth = k.smoothing().then(|| {
+        for (v, &l) in sm.iter_mut().zip(&lns).take(nr) {
+            *v = *v + k.wsum * l;
         }
-        k.focal_lanes(&lp[..nr], &mut md[..nr], &mut gf[..nr]);
-        for j in 0..nr {
-            loss[j] = -wy[j] * md[j] * lp[j];
-            let f = s[j] * wy[j] * gf[j];
-            a[j] = -f / sum[j];
-            d[j] = f;
-        }
-        if want_hess {
-            let (s, wy, sum) = (&s[..nr], &wy[..nr], &sum[..nr]);
-            hc = Some(Coefs::focal(k, s, wy, sum, &lp[..nr], &md[..nr], &gf[..nr]));
-        }
-    } else {
-        for j in 0..nr {
-            loss[j] = k.one_m_eps * wy[j] * ((mx[j] - zy[j]) + lns[j]);
-            if k.smoothing() {
-                // Σ_c w_c (-lp_c) = Σ_c w_c (mx - z_c) + W ln Σ.
-                loss[j] = loss[j] + k.e * (sm[j] + k.wsum * lns[j]);
-            }
-            let coef = k.one_m_eps * wy[j] + k.e * k.wsum;
-            a[j] = s[j] * coef / sum[j];
-            d[j] = -s[j] * k.one_m_eps * wy[j];
-        }
-        b = -k.e;
-        if want_hess {
-            hc = Some(Coefs::cross_entropy(k, &s[..nr], &wy[..nr], &sum[..nr]));
-        }
-    }
+        &sm[..nr]
+    });
+    let lanes = Lanes {
+        p0: r0,
+        y: &t[..nr],
+        valid: &valid[..nr],
+        zy: &zy[..nr],
+        mx: &mx[..nr],
+        sum: &sum[..nr],
+        lns: &lns[..nr],
+    };
+    let up = out.grad.as_ref().map(|(_, u)| *u);
+    let mut tm = Terms::zeroed();
+    tm.set(k, &lanes, smooth, up, out.hess.is_some());
+    let (loss, a, d, s, b, hc) = (&tm.loss, &tm.a, &tm.d, &tm.s, tm.b, &tm.hc);
     // (`vln` does not propagate NaN, so the sums are checked too.)
     let finite = |v: &F| v.is_finite();
     if !(loss[..nr].iter().all(finite) && sum[..nr].iter().all(finite)) {
@@ -319,7 +295,7 @@ pub(crate) fn rows<F: LossFloat, const FMA: bool, const W512: bool>(
             let g = &mut g[r * c..(r + 1) * c];
             let y = t[j];
             let (aj, bj) = (a[j], s[j] * b);
-            if let (Some(h), Some(hc)) = (out.hess.as_deref_mut(), &hc) {
+            if let (Some(h), Some(hc)) = (out.hess.as_deref_mut(), hc) {
                 let h = &mut h[r * c..(r + 1) * c];
                 let ey = g[y];
                 hc.row_with_grad(j, g, h, aj, bj, k.w);

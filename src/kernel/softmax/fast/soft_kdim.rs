@@ -17,15 +17,13 @@
 //! weighted target mass above `MAX_MASS` send the chunk to the scalar
 //! kernel, as in the row kernels.
 
+use super::blocks::{for_blocks, Block, OnBlock, L};
 use super::soft::MAX_MASS;
 use super::Consts;
 use crate::kernel::chunks::Work;
 use crate::kernel::float::LossFloat;
 use crate::kernel::level::{dispatch_levels, exp, Fallback, Level};
 use crate::kernel::softmax::spec::SoftmaxKind;
-
-/// Positions per block.
-const L: usize = 16;
 
 /// Rows with at most this many classes use the blocks (gathered across 16
 /// rows) instead of the row kernels, whose per-row overhead dominates
@@ -50,57 +48,8 @@ dispatch_levels! {
     }
 }
 
-/// One block: `nl <= L` positions from offset `at` (class 0 of its first
-/// position) with stride `m` between classes and `ps` between positions.
-/// K-dim (`ROWS = false`, `ps = 1`): each class's values are contiguous,
-/// copied with a constant length when `FULL` (`nl = L`; vector moves, not
-/// calls to memcpy). Rows with few classes (`ROWS`, `m = 1`, `ps = C`): a
-/// gather / scatter with stride `C`.
-#[derive(Clone, Copy)]
-struct Block<const FULL: bool, const ROWS: bool> {
-    at: usize,
-    m: usize,
-    ps: usize,
-    nl: usize,
-}
-
-impl<const FULL: bool, const ROWS: bool> Block<FULL, ROWS> {
-    /// The block's values of class `k` (0 past `nl`).
-    #[inline(always)]
-    fn load<F: LossFloat>(&self, v: &[F], k: usize) -> [F; L] {
-        let mut out = [F::zero(); L];
-        let o = self.at + k * self.m;
-        let n = if FULL { L } else { self.nl };
-        if ROWS {
-            for (l, x) in out[..n].iter_mut().enumerate() {
-                *x = v[o + l * self.ps];
-            }
-        } else if FULL {
-            out.copy_from_slice(&v[o..o + L]);
-        } else {
-            out[..n].copy_from_slice(&v[o..o + n]);
-        }
-        out
-    }
-
-    #[inline(always)]
-    fn store<F: LossFloat>(&self, v: &mut [F], k: usize, x: &[F; L]) {
-        let o = self.at + k * self.m;
-        let n = if FULL { L } else { self.nl };
-        if ROWS {
-            for (l, &xl) in x[..n].iter().enumerate() {
-                v[o + l * self.ps] = xl;
-            }
-        } else if FULL {
-            v[o..o + L].copy_from_slice(x);
-        } else {
-            v[o..o + n].copy_from_slice(&x[..n]);
-        }
-    }
-}
-
 /// A chunk's inputs and outputs, and its four partial sums.
-struct Chunk<'a, 'o, 'u, F> {
+struct Chunk<'a, 'o, 'u, F, const FMA: bool> {
     k: &'a Consts<'a, F>,
     c: usize,
     w: Work<'a, 'o, 'u, F>,
@@ -127,7 +76,7 @@ fn run<F: LossFloat, const FMA: bool>(
     if !shapes_ok || (w.hess.is_some() && (focal || w.grad.is_none())) {
         return Err(Fallback);
     }
-    let mut ch = Chunk {
+    let mut ch = Chunk::<F, FMA> {
         k,
         c,
         w,
@@ -135,60 +84,16 @@ fn run<F: LossFloat, const FMA: bool>(
         focal,
         acc: [0.0; 4],
     };
-    if m == 1 {
-        // Rows: the chunk's `n` positions, `C` apart, classes adjacent.
-        let full = n / L * L;
-        for j0 in (0..full).step_by(L) {
-            let blk = Block::<true, true> {
-                at: j0 * c,
-                m: 1,
-                ps: c,
-                nl: L,
-            };
-            ch.block::<FMA, true, true>(blk, j0)?;
-        }
-        if full < n {
-            let blk = Block::<false, true> {
-                at: full * c,
-                m: 1,
-                ps: c,
-                nl: n - full,
-            };
-            ch.block::<FMA, false, true>(blk, full)?;
-        }
-    } else {
-        let full = m / L * L;
-        for b in 0..n {
-            let at = b * c * m;
-            for j0 in (0..full).step_by(L) {
-                let blk = Block::<true, false> {
-                    at: at + j0,
-                    m,
-                    ps: 1,
-                    nl: L,
-                };
-                ch.block::<FMA, true, false>(blk, b * m + j0)?;
-            }
-            if full < m {
-                let blk = Block::<false, false> {
-                    at: at + full,
-                    m,
-                    ps: 1,
-                    nl: m - full,
-                };
-                ch.block::<FMA, false, false>(blk, b * m + full)?;
-            }
-        }
-    }
+    for_blocks(n, c, m, &mut ch)?;
     let a = ch.acc;
     Ok((a[0] + a[1]) + (a[2] + a[3]))
 }
 
-impl<F: LossFloat> Chunk<'_, '_, '_, F> {
+impl<F: LossFloat, const FMA: bool> OnBlock for Chunk<'_, '_, '_, F, FMA> {
     /// One block, whose first position is `p0`.
     #[inline(always)]
     #[allow(clippy::needless_range_loop)] // one lane per index, as in the kernels
-    fn block<const FMA: bool, const FULL: bool, const ROWS: bool>(
+    fn block<const FULL: bool, const ROWS: bool>(
         &mut self,
         blk: Block<FULL, ROWS>,
         p0: usize,

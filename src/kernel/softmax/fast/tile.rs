@@ -3,15 +3,13 @@
 
 #[cfg(all(target_arch = "x86_64", focal_avx512))]
 use super::avx512;
-use super::hess::Coefs;
 use super::row::ACC;
+use super::terms::{Lanes, Terms};
 use super::{transpose, Consts, LANES, SCRATCH};
 use crate::kernel::float::LossFloat;
 use crate::kernel::label::Labels;
 use crate::kernel::level::{exp, Fallback};
-use crate::kernel::softmax::spec::{SoftmaxKind, Weights};
 use crate::kernel::Outputs;
-use crate::kernel::Upstream;
 
 /// Where a tile lies: `P` positions starting at position `p0`, whose class-0
 /// logits start at `base` and step by `pstride`; classes step by `cstride`.
@@ -107,102 +105,42 @@ pub(crate) fn tile<F: LossFloat, const FMA: bool, const W512: bool>(
     for ((zj, &yj), j) in zy.iter_mut().zip(&*y).zip(0..) {
         *zj = zall[yj * stride + j];
     }
-    // Per-position weights and upstream factors; each enum is matched once
-    // per tile, not once per position.
-    let mut wy = [F::zero(); LANES];
-    let mut s = [F::zero(); LANES];
-    let (wy, s) = (&mut wy[..np], &mut s[..np]);
-    match k.w {
-        Weights::Uniform(w) => {
-            for (wj, &v) in wy.iter_mut().zip(&*valid) {
-                *wj = if v { w } else { F::zero() };
-            }
-        }
-        Weights::PerClass(w) => {
-            for ((wj, &v), &yj) in wy.iter_mut().zip(&*valid).zip(&*y) {
-                *wj = if v { w[yj] } else { F::zero() };
-            }
-        }
-    }
-    match out.grad {
-        Some((_, Upstream::Uniform(u))) => s.fill(u),
-        Some((_, Upstream::PerPosition(u))) => s.copy_from_slice(&u[tl.p0..tl.p0 + np]),
-        None => {}
-    }
-    let mut loss = [F::zero(); LANES];
-    let loss = &mut loss[..np];
-    // Per-position coefficients: grad_k = es_k * a + s * b * w_k, plus d at y.
-    let mut a = [F::zero(); LANES];
-    let mut d = [F::zero(); LANES];
     // ln Σ, kept apart from the max: lp = (z - mx) - lns (see softmax::Lse).
     let mut lns = [F::zero(); LANES];
-    let (a, d, lns) = (&mut a[..np], &mut d[..np], &mut lns[..np]);
+    let lns = &mut lns[..np];
     for (l, &sm) in lns.iter_mut().zip(&*sum) {
         *l = sm.vln();
     }
-    let mut b = F::zero();
-    let want_hess = out.hess.is_some();
-    let mut hc = None;
-    if let SoftmaxKind::Focal { .. } = k.kind {
-        let mut lp = [F::zero(); LANES];
-        let mut md = [F::zero(); LANES];
-        let mut gf = [F::zero(); LANES];
-        let (lp, md, gf) = (&mut lp[..np], &mut md[..np], &mut gf[..np]);
-        for j in 0..np {
-            lp[j] = (zy[j] - mx[j]) - lns[j];
-        }
-        k.focal_lanes(lp, md, gf);
-        for j in 0..np {
-            loss[j] = -wy[j] * md[j] * lp[j];
-            let f = s[j] * wy[j] * gf[j];
-            a[j] = -f / sum[j];
-            d[j] = f;
-        }
-        if want_hess {
-            hc = Some(Coefs::focal(k, s, wy, sum, lp, md, gf));
-        }
-    } else {
-        for j in 0..np {
-            loss[j] = k.one_m_eps * wy[j] * ((mx[j] - zy[j]) + lns[j]);
-            let coef = k.one_m_eps * wy[j] + k.e * k.wsum;
-            a[j] = s[j] * coef / sum[j];
-            d[j] = -s[j] * k.one_m_eps * wy[j];
-        }
-        if k.smoothing() {
-            let mut acc = [F::zero(); LANES];
-            let acc = &mut acc[..np];
-            for cl in 0..c {
-                let zr = zrow(cl);
-                let wc = k.w.at(cl);
-                for (((ac, &v), &l), &m) in acc.iter_mut().zip(zr).zip(&*lns).zip(&*mx) {
-                    *ac = *ac + wc * ((m - v) + l);
-                }
-            }
-            for (l, &ac) in loss.iter_mut().zip(&*acc) {
-                *l = *l + k.e * ac;
-            }
-            b = -k.e;
-        }
-        if want_hess {
-            hc = Some(Coefs::cross_entropy(k, s, wy, sum));
-        }
-    }
-    for j in 0..np {
-        if !valid[j] {
-            loss[j] = F::zero();
-            a[j] = F::zero();
-            d[j] = F::zero();
-            s[j] = F::zero();
-            if let Some(hc) = hc.as_mut() {
-                hc.pc[j] = F::zero();
-                hc.qc[j] = F::zero();
+    // Cross-entropy with smoothing: Σ_c w_c ((mx - z_c) + ln Σ).
+    let mut acc = [F::zero(); LANES];
+    let smooth = k.smoothing().then(|| {
+        let acc = &mut acc[..np];
+        for cl in 0..c {
+            let zr = zrow(cl);
+            let wc = k.w.at(cl);
+            for (((ac, &v), &l), &m) in acc.iter_mut().zip(zr).zip(&*lns).zip(&*mx) {
+                *ac = *ac + wc * ((m - v) + l);
             }
         }
-    }
+        &*acc
+    });
+    let lanes = Lanes {
+        p0: tl.p0,
+        y,
+        valid,
+        zy,
+        mx,
+        sum,
+        lns,
+    };
+    let up = out.grad.as_ref().map(|(_, u)| *u);
+    let mut tm = Terms::zeroed();
+    tm.set(k, &lanes, smooth, up, out.hess.is_some());
+    let (a, d, s, b, hc) = (&tm.a[..np], &tm.d[..np], &tm.s[..np], tm.b, &tm.hc);
     // The Hessian, from the exponentials before the gradient pass below
     // overwrites them: straight into its class rows for K-dim tiles, else
     // class-major into `zs` (free now) and scattered by `finish`.
-    if let (Some(h), Some(hc)) = (out.hess.as_deref_mut(), &hc) {
+    if let (Some(h), Some(hc)) = (out.hess.as_deref_mut(), hc) {
         for (cl, er) in es.chunks_exact(np).enumerate() {
             let hr = if direct {
                 &mut h[tl.base + cl * tl.cstride..][..np]
@@ -221,7 +159,7 @@ pub(crate) fn tile<F: LossFloat, const FMA: bool, const W512: bool>(
                 let bw = b * k.w.at(cl);
                 let clf = F::from_f64_(cl as f64);
                 let gr = &mut g[tl.base + cl * tl.cstride..][..np];
-                let coef = a.iter().zip(&*s).zip(yf.iter().zip(&*d));
+                let coef = a.iter().zip(s).zip(yf.iter().zip(d));
                 for ((gv, &e), ((&aj, &sj), (&yj, &dj))) in gr.iter_mut().zip(er).zip(coef) {
                     let v = e * aj + sj * bw;
                     *gv = if yj == clf { v + dj } else { v };
@@ -232,7 +170,7 @@ pub(crate) fn tile<F: LossFloat, const FMA: bool, const W512: bool>(
             for (cl, er) in es.chunks_exact_mut(np).enumerate() {
                 let bw = b * k.w.at(cl);
                 let clf = F::from_f64_(cl as f64);
-                let coef = a.iter().zip(&*s).zip(yf.iter().zip(&*d));
+                let coef = a.iter().zip(s).zip(yf.iter().zip(d));
                 for (e, ((&aj, &sj), (&yj, &dj))) in er.iter_mut().zip(coef) {
                     let v = *e * aj + sj * bw;
                     *e = if yj == clf { v + dj } else { v };
@@ -241,16 +179,10 @@ pub(crate) fn tile<F: LossFloat, const FMA: bool, const W512: bool>(
         }
         None => {}
     }
-    // A non-finite loss (an overflow, or `0 * inf` where smoothing's `eps / C`
-    // underflows): the scalar kernel computes it with its limits.
-    let finite = loss
-        .iter()
-        .zip(&*valid)
-        .fold(true, |ok, (&l, &v)| ok & (!v | (l.abs() < F::infinity())));
-    if !finite {
+    if !tm.finite(valid) {
         return Err(Fallback);
     }
-    Ok(finish::<F, W512>(tl, c, loss, out, es, zs))
+    Ok(finish::<F, W512>(tl, c, &tm.loss[..np], out, es, zs))
 }
 
 /// Strip starts covering `np >= ACC` lanes with full strips of `ACC`; the
@@ -399,7 +331,7 @@ fn exp_of<'z, F: LossFloat, const FMA: bool, const W512: bool>(
 /// One value into a lane's running check, maximum and minimum (of the
 /// unmasked values: `-inf` masks a class and is skipped).
 #[inline(always)]
-fn extremes_step<F: LossFloat>(ck: &mut F, m: &mut F, n: &mut F, v: F) {
+pub(super) fn extremes_step<F: LossFloat>(ck: &mut F, m: &mut F, n: &mut F, v: F) {
     let lowest = F::min_value();
     // `-inf` becomes finite, NaN stays NaN (the comparison is false), and
     // v * 0 is NaN exactly for NaN and `+inf`.
@@ -416,7 +348,7 @@ fn extremes_step<F: LossFloat>(ck: &mut F, m: &mut F, n: &mut F, v: F) {
 /// Whether a lane had no NaN or `+inf`, at least one unmasked class, and a
 /// spread `max - min` of its unmasked values that does not overflow.
 #[inline(always)]
-fn extremes_ok<F: LossFloat>(ck: F, m: F, n: F) -> bool {
+pub(super) fn extremes_ok<F: LossFloat>(ck: F, m: F, n: F) -> bool {
     !ck.is_nan() & (m > F::neg_infinity()) & ((m - n) < F::infinity())
 }
 
