@@ -1,7 +1,7 @@
 //! The vectorised soft target kernels (cross-entropy with probability
 //! targets; focal loss with probability targets or label smoothing), at
 //! every instruction-set level this CPU has, against the scalar reference
-//! kernel: loss, gradient and (cross-entropy) Hessian diagonal.
+//! kernel: loss, gradient and Hessian diagonal.
 
 #![allow(clippy::unwrap_used)]
 
@@ -57,8 +57,6 @@ fn compare<F: LossFloat>(
             weight: w.map_or(Weights::Uniform(F::one()), Weights::PerClass),
             ignore_index: ignore,
         };
-        // The Hessian only for cross-entropy (focal loss declines it).
-        let ce = matches!(kind, SoftmaxKind::CrossEntropy { .. });
         let targets = if probs {
             TargetSlice::Probs(p)
         } else {
@@ -79,7 +77,9 @@ fn compare<F: LossFloat>(
             },
         );
         let k = fast::soft_covers(&spec, geom.c, geom.m, probs).unwrap();
-        for level in Level::available() {
+        // Without the Hessian (focal rows then take the row kernels), and
+        // with it (focal loss's only in blocks).
+        for (level, with_hess) in levels_and_hessian() {
             let mut pt = vec![F::zero(); geom.positions()];
             let mut g = vec![F::zero(); geom.len()];
             let mut h = vec![F::zero(); geom.len()];
@@ -93,13 +93,13 @@ fn compare<F: LossFloat>(
                 aux,
                 per_target: Some(&mut pt),
                 grad: Some((&mut g, Upstream::PerPosition(u))),
-                hess: ce.then_some(&mut h[..]),
+                hess: with_hess.then_some(&mut h[..]),
                 n: geom.n,
             };
             let sum = chunks::reduce(geom, work, &|w| {
                 fast::run_level(level, &k, geom.c, geom.m, w)
             });
-            let what = format!("{level:?} {kind:?} {geom:?}");
+            let what = format!("{level:?} {kind:?} {geom:?} Hessian {with_hess}");
             let (sum, sum_ref) = match (sum, &sum_ref) {
                 (Ok(a), Ok(b)) => (a, *b),
                 (Err(Fallback), Err(_)) => continue,
@@ -110,7 +110,7 @@ fn compare<F: LossFloat>(
             let close = |a: f64, b: f64| (a - b).abs() <= tol * (1.0 + b.abs());
             assert!(close(sum, sum_ref), "{what}: sum {sum} vs {sum_ref}");
             let mut checked = vec![("per_target", &pt, &pt_ref), ("grad", &g, &g_ref)];
-            if ce {
+            if with_hess {
                 checked.push(("hess", &h, &h_ref));
             }
             for (name, got, want) in checked {
@@ -121,6 +121,13 @@ fn compare<F: LossFloat>(
             }
         }
     }
+}
+
+/// Every level, without and with the Hessian.
+fn levels_and_hessian() -> impl Iterator<Item = (Level, bool)> {
+    Level::available()
+        .into_iter()
+        .flat_map(|l| [(l, false), (l, true)])
 }
 
 /// Probabilities per row from raw non-negative mass (some rows one-hot,

@@ -59,20 +59,14 @@ impl<F: LossFloat> Coefs<F> {
     ) -> Self {
         let mut c = Self::blank(sum);
         let n = sum.len();
-        let gamma = k.gamma;
         let zero_gamma = k.pow == Pow::Zero;
+        let mut b = [F::zero(); LANES];
+        k.curvature_lanes(lp, md, &mut b[..n], &mut c.q[..n]);
         for j in 0..n {
             let su = s[j] * wy[j];
             c.pc[j] = -su * gf[j];
-            let l = lp[j];
-            let p = l.vexp();
-            let q = -l.vexpm1();
-            let r = if l == F::zero() { -F::one() } else { l / q };
-            // p r -> 0 as p -> 0 (see `scalar::focal_curvature`).
-            let pr = if p == F::zero() { F::zero() } else { p * r };
-            let b = gamma * md[j] * q * (pr + p + p - gamma * p * pr);
-            c.qc[j] = if zero_gamma { F::zero() } else { su * b };
-            c.q[j] = q;
+            c.qc[j] = if zero_gamma { F::zero() } else { su * b[j] };
+            let q = c.q[j];
             c.invq[j] = F::one() / q;
         }
         c

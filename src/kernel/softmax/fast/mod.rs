@@ -170,6 +170,35 @@ impl<'a, F: LossFloat> Consts<'a, F> {
     }
 }
 
+impl<F: LossFloat> Consts<'_, F> {
+    /// Focal loss's curvature `b = gamma md q (p r + 2 p - gamma p (p r))`
+    /// and `q = 1 - p` from `lp = ln p` and `md = q^gamma` (see
+    /// `scalar::focal_curvature`; `b = 0` for `gamma = 0`), for many
+    /// positions: branch-free, so the loop vectorises.
+    #[inline(always)]
+    fn curvature_lanes(&self, lp: &[F], md: &[F], b: &mut [F], q: &mut [F]) {
+        let gamma = self.gamma;
+        let keep = if self.pow == Pow::Zero {
+            F::zero()
+        } else {
+            F::one()
+        };
+        let lanes = lp.iter().zip(md).zip(b.iter_mut().zip(q.iter_mut()));
+        for ((&l, &m), (bj, qj)) in lanes {
+            let p = l.vexp();
+            let omp = -l.vexpm1();
+            let r = l / omp;
+            let r = if l == F::zero() { -F::one() } else { r };
+            // p r -> 0 as p -> 0 (see `scalar::focal_curvature`).
+            let pr = p * r;
+            let pr = if p == F::zero() { F::zero() } else { pr };
+            let v = gamma * m * omp * (pr + p + p - gamma * p * pr);
+            *bj = if keep == F::zero() { F::zero() } else { v };
+            *qj = omp;
+        }
+    }
+}
+
 /// `(1-p)^gamma` (by `pow`) and `g = (1-p)^gamma (gamma p r - 1)` from
 /// `lp = ln p`, with `1 - p = -expm1(lp)` and `r = lp / (1 - p)` (`-1` at 0).
 #[inline(always)]
@@ -227,7 +256,9 @@ pub(crate) fn run_level<F: LossFloat>(
 ) -> Result<f64, Fallback> {
     let focal_smoothing = matches!(k.kind, SoftmaxKind::Focal { .. }) && k.smoothing();
     if !w.aux.is_empty() || focal_smoothing {
-        if m > 1 || soft_kdim::blocks_for_rows(k, c) {
+        // (Only the blocks compute focal loss's Hessian with soft targets.)
+        let focal_hess = matches!(k.kind, SoftmaxKind::Focal { .. }) && w.hess.is_some();
+        if m > 1 || soft_kdim::blocks_for_rows(k, c) || focal_hess {
             return soft_kdim::run_level(level, k, c, m, w);
         }
         return soft::run_level(level, k, c, w);

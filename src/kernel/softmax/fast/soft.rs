@@ -15,8 +15,8 @@
 //! class with `t'_k = 0` adds nothing (so a masked `-inf` logit there stays
 //! on this path); other non-finite values make the row's loss or sum
 //! non-finite and the chunk goes to the scalar kernel, as do rows with a
-//! weighted target mass above [`MAX_MASS`]. The Hessian is left to the
-//! scalar kernel (`Fallback` when one is requested).
+//! weighted target mass above [`MAX_MASS`]. Focal loss's Hessian is the
+//! blocks' (`soft_kdim`; `Fallback` here when one is requested).
 
 use super::probs::{self, fixed};
 use super::row::{exp_row, finite_or_masked, max_of, sum_acc, ACC};
@@ -84,7 +84,8 @@ fn run<F: LossFloat, const FMA: bool, const W512: bool>(
     } else {
         w.t.len() == n
     };
-    // The Hessian only for cross-entropy (and with a gradient).
+    // The Hessian only for cross-entropy (and with a gradient); the
+    // dispatch sends focal loss's to the blocks.
     let focal = matches!(k.kind, SoftmaxKind::Focal { .. });
     if (w.hess.is_some() && (focal || w.grad.is_none())) || !shapes_ok {
         return Err(Fallback);
@@ -186,8 +187,8 @@ fn row<F: LossFloat, const FMA: bool, const W512: bool>(
 /// Rows whose weighted target mass `Σ_k a_k` exceeds this run on the
 /// scalar kernel. A gradient entry `G_k - p_k Σ G` cancels terms of size
 /// `a_k`, so its rounding error is relative to the mass, not to the result;
-/// the Hessian methods run the scalar kernel (whose sums are taken in
-/// another order), and for rows with this much mass (probability targets
+/// the scalar kernel takes its sums in another order, and for rows with
+/// this much mass (probability targets
 /// are at most 1 per row, smoothed index targets exactly 1) the two would
 /// differ by more than rounding of the result. Below it they agree to
 /// about `1e-4` of the weights in `f32`.

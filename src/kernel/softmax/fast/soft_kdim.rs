@@ -8,11 +8,15 @@
 //! scalar kernel's formulas per position: `lp_k = (z_k - mx) - ln Σ`,
 //! `a_k = w_k t'_k`, loss `Σ_k -a_k (1 - p_k)^gamma lp_k` (`gamma = 0` for
 //! cross-entropy), `G_k = a_k g(lp_k)` (`-a_k` for cross-entropy), gradient
-//! `s (G_k - p_k Σ G)` and, for cross-entropy, Hessian diagonal
-//! `s A p_k (1 - p_k)`, `A = Σ_k a_k`.
+//! `s (G_k - p_k Σ G)` and Hessian diagonal: `s A p_k (1 - p_k)`,
+//! `A = Σ_k a_k`, for cross-entropy; for focal loss the form of
+//! `scalar::soft_hess` (see [`Curv`]), the only vectorised focal Hessian
+//! with soft targets (rows of any width come here for it).
 //!
 //! Passes over a block: the maximum, the sum of exponentials, the terms
-//! (with `G_k` stored in the gradient), and the gradient. Non-finite
+//! (with `G_k` stored in the gradient; for focal loss's Hessian `B_k` in
+//! the Hessian and the most probable class), focal loss's `S`, and the
+//! gradient with the Hessian. Non-finite
 //! values, a position with every class masked, and focal positions with a
 //! weighted target mass above `MAX_MASS` send the chunk to the scalar
 //! kernel, as in the row kernels.
@@ -39,17 +43,43 @@ pub(super) fn blocks_for_rows<F: LossFloat>(k: &Consts<'_, F>, c: usize) -> bool
     }
 }
 
+/// Soft targets on one chunk: focal loss's Hessian has an entry point of
+/// its own (`FH`), since compiled into the same function its passes cost
+/// the plain blocks up to 70% (`f32`, C = 4, one-off A/B).
+pub(super) fn run_level<F: LossFloat>(
+    level: Level,
+    k: &Consts<'_, F>,
+    c: usize,
+    m: usize,
+    w: Work<'_, '_, '_, F>,
+) -> Result<f64, Fallback> {
+    if matches!(k.kind, SoftmaxKind::Focal { .. }) && w.hess.is_some() {
+        run_level_fh(level, k, c, m, w)
+    } else {
+        run_level_plain(level, k, c, m, w)
+    }
+}
+
 dispatch_levels! {
-    /// Soft targets on one chunk of K-dim items.
-    fn run_level<F>(k: &Consts<'_, F>, c: usize, m: usize, w: Work<'_, '_, '_, F>) -> Result<f64, Fallback> {
-        generic => run::<F, false>(k, c, m, w),
-        avx2 => run::<F, true>(k, c, m, w),
-        avx512 => run::<F, true>(k, c, m, w),
+    /// Soft targets on one chunk of K-dim items or rows.
+    fn run_level_plain<F>(k: &Consts<'_, F>, c: usize, m: usize, w: Work<'_, '_, '_, F>) -> Result<f64, Fallback> {
+        generic => run::<F, false, false>(k, c, m, w),
+        avx2 => run::<F, true, false>(k, c, m, w),
+        avx512 => run::<F, true, false>(k, c, m, w),
+    }
+}
+
+dispatch_levels! {
+    /// [`run_level_plain`] with focal loss's Hessian.
+    fn run_level_fh<F>(k: &Consts<'_, F>, c: usize, m: usize, w: Work<'_, '_, '_, F>) -> Result<f64, Fallback> {
+        generic => run::<F, false, true>(k, c, m, w),
+        avx2 => run::<F, true, true>(k, c, m, w),
+        avx512 => run::<F, true, true>(k, c, m, w),
     }
 }
 
 /// A chunk's inputs and outputs, and its four partial sums.
-struct Chunk<'a, 'o, 'u, F, const FMA: bool> {
+struct Chunk<'a, 'o, 'u, F, const FMA: bool, const FH: bool> {
     k: &'a Consts<'a, F>,
     c: usize,
     w: Work<'a, 'o, 'u, F>,
@@ -59,7 +89,7 @@ struct Chunk<'a, 'o, 'u, F, const FMA: bool> {
 }
 
 #[inline(always)]
-fn run<F: LossFloat, const FMA: bool>(
+fn run<F: LossFloat, const FMA: bool, const FH: bool>(
     k: &Consts<'_, F>,
     c: usize,
     m: usize,
@@ -73,10 +103,11 @@ fn run<F: LossFloat, const FMA: bool>(
     } else {
         w.t.len() == n * m
     };
-    if !shapes_ok || (w.hess.is_some() && (focal || w.grad.is_none())) {
+    let hess_ok = w.grad.is_some() && (!focal || u32::try_from(c).is_ok());
+    if !shapes_ok || (w.hess.is_some() && !hess_ok) {
         return Err(Fallback);
     }
-    let mut ch = Chunk::<F, FMA> {
+    let mut ch = Chunk::<F, FMA, FH> {
         k,
         c,
         w,
@@ -89,8 +120,9 @@ fn run<F: LossFloat, const FMA: bool>(
     Ok((a[0] + a[1]) + (a[2] + a[3]))
 }
 
-impl<F: LossFloat, const FMA: bool> OnBlock for Chunk<'_, '_, '_, F, FMA> {
-    /// One block, whose first position is `p0`.
+impl<F: LossFloat, const FMA: bool, const FH: bool> OnBlock for Chunk<'_, '_, '_, F, FMA, FH> {
+    /// One block, whose first position is `p0`; `FH` when focal loss's
+    /// Hessian is asked for.
     #[inline(always)]
     #[allow(clippy::needless_range_loop)] // one lane per index, as in the kernels
     fn block<const FULL: bool, const ROWS: bool>(
@@ -126,6 +158,7 @@ impl<F: LossFloat, const FMA: bool> OnBlock for Chunk<'_, '_, '_, F, FMA> {
         }
         let lns = sum.map(|s| s.vln());
         let (mut loss, mut gsum, mut mass) = (zero, zero, zero);
+        let mut cv = Curv::<F>::new();
         for kk in 0..c {
             let (zc, wk) = (blk.load(z, kk), k.w.at(kk));
             let mut lp = zero;
@@ -177,6 +210,24 @@ impl<F: LossFloat, const FMA: bool> OnBlock for Chunk<'_, '_, '_, F, FMA> {
             if let Some((g, _)) = self.w.grad.as_mut() {
                 blk.store(g, kk, &gf);
             }
+            if let (Some(h), true) = (self.w.hess.as_deref_mut(), FH) {
+                // B_k = a_k b(lp_k) into the Hessian until the last pass,
+                // and the most probable class (see `scalar::soft_hess`).
+                let (mut bc, mut q) = (zero, zero);
+                k.curvature_lanes(&lp, &md, &mut bc, &mut q);
+                for l in 0..L {
+                    let v = a[l] * bc[l];
+                    bc[l] = if tp[l] == F::zero() { F::zero() } else { v };
+                }
+                for l in 0..L {
+                    let top = lp[l] > cv.best[l];
+                    cv.best[l] = if top { lp[l] } else { cv.best[l] };
+                    cv.top[l] = if top { kk as u32 } else { cv.top[l] };
+                    cv.bm[l] = if top { bc[l] } else { cv.bm[l] };
+                    cv.qm[l] = if top { q[l] } else { cv.qm[l] };
+                }
+                blk.store(h, kk, &bc);
+            }
         }
         for l in 0..blk.nl {
             // NaN or +inf anywhere, or every class masked, makes the sum
@@ -194,6 +245,9 @@ impl<F: LossFloat, const FMA: bool> OnBlock for Chunk<'_, '_, '_, F, FMA> {
             if let Some(p) = self.w.per_target.as_deref_mut() {
                 p[p0 + l] = v;
             }
+        }
+        if let (Some(h), true) = (self.w.hess.as_deref(), FH) {
+            cv.rest(c, blk, z, h, &mx, &lns);
         }
         if let Some((g, u)) = self.w.grad.as_mut() {
             let mut s = zero;
@@ -214,9 +268,21 @@ impl<F: LossFloat, const FMA: bool> OnBlock for Chunk<'_, '_, '_, F, FMA> {
                 }
                 if let Some(h) = self.w.hess.as_deref_mut() {
                     let mut hk = zero;
-                    for l in 0..L {
-                        let v = s[l] * (mass[l] * (p[l] * (F::one() - p[l])));
-                        hk[l] = if valid[l] { v } else { F::zero() };
+                    if FH {
+                        let mut lp = zero;
+                        for l in 0..L {
+                            lp[l] = (zc[l] - mx[l]) - lns[l];
+                        }
+                        let e = cv.entries(kk, &lp, &p, &blk.load(h, kk), &gsum);
+                        for l in 0..L {
+                            let v = s[l] * e[l];
+                            hk[l] = if valid[l] { v } else { F::zero() };
+                        }
+                    } else {
+                        for l in 0..L {
+                            let v = s[l] * (mass[l] * (p[l] * (F::one() - p[l])));
+                            hk[l] = if valid[l] { v } else { F::zero() };
+                        }
                     }
                     blk.store(h, kk, &hk);
                 }
@@ -224,5 +290,90 @@ impl<F: LossFloat, const FMA: bool> OnBlock for Chunk<'_, '_, '_, F, FMA> {
             }
         }
         Ok(())
+    }
+}
+
+/// Focal loss's Hessian with soft targets, per lane (see
+/// `scalar::soft_hess`): `h_k = s (B_k + Σ_{c != k} B_c ρ_ck² - p_k (1 -
+/// p_k) Σ G)`, `B_c = a_c b(lp_c)`, `ρ_ck = p_k / q_c`, with the most
+/// probable class `m` apart: `Σ_{c != k} B_c ρ_ck² = p_k² (S - T_k) +
+/// [k != m] B_m min(p_k / q_m, 1)²`, `T_c = B_c / q_c²`, `S = Σ_{c != m} T_c`.
+struct Curv<F> {
+    /// The largest `lp` so far, its class `m` (`u32`, so the selects
+    /// vectorise with `f32` lanes; the caller declines larger `C`), `B_m`
+    /// and `q_m`.
+    best: [F; L],
+    top: [u32; L],
+    bm: [F; L],
+    qm: [F; L],
+    /// `S`.
+    rest: [F; L],
+}
+
+impl<F: LossFloat> Curv<F> {
+    #[inline(always)]
+    fn new() -> Self {
+        Self {
+            best: [F::neg_infinity(); L],
+            top: [0; L],
+            bm: [F::zero(); L],
+            qm: [F::one(); L],
+            rest: [F::zero(); L],
+        }
+    }
+
+    /// `T_c = B_c / q_c²` (0 where `B_c = 0`), from `lp_c`.
+    #[inline(always)]
+    fn t_of(lp: F, b: F) -> F {
+        let q = -lp.vexpm1();
+        let t = b / (q * q);
+        if b == F::zero() {
+            F::zero()
+        } else {
+            t
+        }
+    }
+
+    /// `S`, from the `B_c` the block's Hessian holds.
+    #[inline(always)]
+    #[allow(clippy::needless_range_loop)] // one lane per index, as in the kernels
+    fn rest<const FULL: bool, const ROWS: bool>(
+        &mut self,
+        c: usize,
+        blk: Block<FULL, ROWS>,
+        z: &[F],
+        h: &[F],
+        mx: &[F; L],
+        lns: &[F; L],
+    ) {
+        for kk in 0..c {
+            let (zc, bc) = (blk.load(z, kk), blk.load(h, kk));
+            let kq = kk as u32;
+            for l in 0..L {
+                let t = Self::t_of((zc[l] - mx[l]) - lns[l], bc[l]);
+                let t = if self.top[l] == kq { F::zero() } else { t };
+                self.rest[l] = self.rest[l] + t;
+            }
+        }
+    }
+
+    /// `h_k / s` of class `kk` for every lane, from `lp_k`, `p_k`, `B_k`
+    /// and `Σ G` (branch-free, so the lanes vectorise).
+    #[inline(always)]
+    #[allow(clippy::needless_range_loop)] // one lane per index, as in the kernels
+    fn entries(&self, kk: usize, lp: &[F; L], p: &[F; L], bc: &[F; L], gsum: &[F; L]) -> [F; L] {
+        let kq = kk as u32;
+        let mut out = [F::zero(); L];
+        for l in 0..L {
+            let (pk, qm, s) = (p[l], self.qm[l], self.rest[l]);
+            let rho = pk / qm;
+            let rho = if pk >= qm { F::one() } else { rho };
+            let rho = if pk == F::zero() { F::zero() } else { rho };
+            let pp = pk * pk;
+            let off = pp * (s - Self::t_of(lp[l], bc[l])) + self.bm[l] * rho * rho;
+            let others = if self.top[l] == kq { pp * s } else { off };
+            out[l] = bc[l] + others - pk * (F::one() - pk) * gsum[l];
+        }
+        out
     }
 }
