@@ -138,6 +138,16 @@
 //! `-ln p` near `p = 1`). The `f64` results are checked against PyTorch to
 //! `1e-12 + 1e-10 |b|`.
 //!
+//! ## Instruction sets
+//!
+//! The vectorised kernels pick, once per process, the best instruction set
+//! the CPU has: AVX-512F (when built with Rust 1.89 or later), AVX2 + FMA,
+//! or the baseline. Results can differ in the last bits from one to the
+//! other. Setting the environment variable `FOCAL_LOSS_ISA` to `avx2` or
+//! `generic` caps the choice (other values are ignored): the same bits on
+//! every machine that has that level, or a comparison of the levels on one
+//! machine.
+//!
 //! ## Layout
 //!
 //! Three layers; data flows one way, and no module imports from a layer

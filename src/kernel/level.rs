@@ -3,13 +3,15 @@
 //! returns when it declines an input.
 
 use crate::kernel::float::LossFloat;
+use std::sync::OnceLock;
 
 /// The vectorised kernel declined; rerun the scalar one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Fallback;
 
-/// Instruction-set level of the vectorised kernels.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Instruction-set level of the vectorised kernels (ordered: a level
+/// implies the ones below it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub(crate) enum Level {
     /// Baseline target features (SSE2 on x86-64).
     Generic,
@@ -20,9 +22,32 @@ pub(crate) enum Level {
     Avx512,
 }
 
+/// The environment variable that caps the level (read once per process):
+/// `generic` or `avx2`; anything else leaves the detected level.
+pub(crate) const ISA_VAR: &str = "FOCAL_LOSS_ISA";
+
 impl Level {
-    /// The best level this CPU supports (detection is cached by std).
+    /// The best level this CPU supports, capped by [`ISA_VAR`] (decided
+    /// once per process).
     pub fn best() -> Level {
+        static BEST: OnceLock<Level> = OnceLock::new();
+        *BEST.get_or_init(|| {
+            let cap = Level::cap(std::env::var(ISA_VAR).ok().as_deref());
+            Level::detected().min(cap)
+        })
+    }
+
+    /// The level a value of [`ISA_VAR`] allows at most.
+    fn cap(value: Option<&str>) -> Level {
+        match value.map(|v| v.trim().to_ascii_lowercase()).as_deref() {
+            Some("generic") => Level::Generic,
+            Some("avx2") => Level::Avx2,
+            _ => Level::Avx512,
+        }
+    }
+
+    /// The best level this CPU supports.
+    fn detected() -> Level {
         #[cfg(all(target_arch = "x86_64", focal_avx512))]
         if std::arch::is_x86_feature_detected!("avx512f") {
             return Level::Avx512;
@@ -38,7 +63,7 @@ impl Level {
     /// Every level this CPU supports (for tests that compare them).
     #[cfg(test)]
     pub fn available() -> Vec<Level> {
-        let best = Level::best();
+        let best = Level::detected();
         [Level::Generic, Level::Avx2, Level::Avx512]
             .into_iter()
             .filter(|&l| match l {
@@ -99,3 +124,19 @@ macro_rules! dispatch_levels {
 }
 
 pub(crate) use dispatch_levels;
+
+#[cfg(test)]
+mod tests {
+    use super::Level;
+
+    #[test]
+    fn the_variable_caps_the_level() {
+        assert_eq!(Level::cap(Some("generic")), Level::Generic);
+        assert_eq!(Level::cap(Some(" AVX2 ")), Level::Avx2);
+        for v in [None, Some(""), Some("avx512"), Some("sse9")] {
+            assert_eq!(Level::cap(v), Level::Avx512, "{v:?}");
+        }
+        // A cap never raises the level past what was detected.
+        assert!(Level::best() <= Level::detected());
+    }
+}

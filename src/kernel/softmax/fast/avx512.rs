@@ -11,8 +11,6 @@
 //! detection (see `Level::Avx512`). The module is compiled only by Rust
 //! 1.89 or later, where these intrinsics are stable (see `build.rs`).
 
-use crate::kernel::float::LossFloat;
-use std::any::TypeId;
 use std::arch::x86_64::{
     __m512, __mmask16, _mm512_add_ps, _mm512_cmp_ps_mask, _mm512_fmadd_ps, _mm512_fnmadd_ps,
     _mm512_loadu_ps, _mm512_mask_add_ps, _mm512_mask_loadu_ps, _mm512_mask_min_ps,
@@ -25,27 +23,7 @@ use std::arch::x86_64::{
 /// Lanes per vector.
 pub(super) const V: usize = 16;
 
-/// `v` as `f32` when `F` is `f32` (the type test folds away when compiled).
-#[inline(always)]
-pub(super) fn as_f32<F: LossFloat>(v: &[F]) -> Option<&[f32]> {
-    if TypeId::of::<F>() == TypeId::of::<f32>() {
-        // SAFETY: `F` is `f32`, so the slice has that element type.
-        Some(unsafe { std::slice::from_raw_parts(v.as_ptr().cast::<f32>(), v.len()) })
-    } else {
-        None
-    }
-}
-
-/// Mutable [`as_f32`].
-#[inline(always)]
-pub(super) fn as_f32_mut<F: LossFloat>(v: &mut [F]) -> Option<&mut [f32]> {
-    if TypeId::of::<F>() == TypeId::of::<f32>() {
-        // SAFETY: `F` is `f32`, so the slice has that element type.
-        Some(unsafe { std::slice::from_raw_parts_mut(v.as_mut_ptr().cast::<f32>(), v.len()) })
-    } else {
-        None
-    }
-}
+pub(super) use super::f32s::{as_f32, as_f32_mut};
 
 /// Mask of the first `k < 16` lanes.
 #[inline(always)]

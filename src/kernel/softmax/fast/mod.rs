@@ -34,6 +34,7 @@ use crate::kernel::Outputs;
 #[clippy::msrv = "1.89"]
 mod avx512;
 mod blocks;
+mod f32s;
 mod hess;
 mod nll;
 mod probs;
@@ -44,9 +45,8 @@ mod strip;
 mod terms;
 mod tile;
 mod transpose;
-#[cfg(all(target_arch = "x86_64", focal_avx512))]
-#[clippy::msrv = "1.89"]
-mod transpose512;
+#[cfg(target_arch = "x86_64")]
+mod transpose256;
 
 pub(crate) use tile::{tile, Tile};
 

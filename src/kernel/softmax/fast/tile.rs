@@ -46,7 +46,7 @@ pub(crate) fn tile<F: LossFloat, const FMA: bool, const W512: bool>(
     let direct = tl.pstride == 1;
     if !direct {
         // Rows are contiguous here (M = 1, so pstride == C).
-        transpose::gather_of::<F, W512>(&z[tl.base..][..np * c], c, np, &mut zs[..np * c]);
+        transpose::gather_of::<F, FMA>(&z[tl.base..][..np * c], c, np, &mut zs[..np * c]);
     }
     // Class `cl`'s row of the tile is `zall[cl * stride..][..np]`.
     let (zall, stride): (&[F], usize) = if direct {
@@ -182,7 +182,7 @@ pub(crate) fn tile<F: LossFloat, const FMA: bool, const W512: bool>(
     if !tm.finite(valid) {
         return Err(Fallback);
     }
-    Ok(finish::<F, W512>(tl, c, &tm.loss[..np], out, es, zs))
+    Ok(finish::<F, FMA>(tl, c, &tm.loss[..np], out, es, zs))
 }
 
 /// Strip starts covering `np >= ACC` lanes with full strips of `ACC`; the
@@ -387,7 +387,7 @@ fn narrow_extremes_exp<'z, F: LossFloat, const FMA: bool>(
 /// Writes per-position losses, the gradient (class-major in `es`) and the
 /// Hessian (class-major in `hs`) out; returns the loss sum.
 #[inline(always)]
-fn finish<F: LossFloat, const W512: bool>(
+fn finish<F: LossFloat, const FMA: bool>(
     tl: Tile,
     c: usize,
     loss: &[F],
@@ -419,9 +419,10 @@ fn finish<F: LossFloat, const W512: bool>(
         match (g, out.hess.as_deref_mut()) {
             (Some(g), Some(h)) => {
                 let h = &mut h[tl.base..][..n];
-                transpose::scatter2_of::<F, W512>([&es[..n], &hs[..n]], c, np, [g, h]);
+                transpose::scatter_of::<F, FMA>(&es[..n], c, np, g);
+                transpose::scatter_of::<F, FMA>(&hs[..n], c, np, h);
             }
-            (Some(g), None) => transpose::scatter_of::<F, W512>(es, c, np, g),
+            (Some(g), None) => transpose::scatter_of::<F, FMA>(es, c, np, g),
             _ => {}
         }
     }

@@ -1,24 +1,35 @@
 //! Moves a tile between row-major memory (`np` rows of `c` classes) and
 //! the class-major stack scratch the tile kernel works in.
 
-#[cfg(all(target_arch = "x86_64", focal_avx512))]
-use super::avx512;
+#[cfg(target_arch = "x86_64")]
+use super::f32s::{as_f32, as_f32_mut};
 use crate::kernel::float::LossFloat;
 
-/// [`gather`], through the AVX-512 transpose for `f32` when `W512`.
+/// Narrower rows keep the generic loops: at `C = 2` the 8 x 8 register
+/// blocks were 8% slower than them on an AVX2 machine, even at `C = 3`.
+#[cfg(target_arch = "x86_64")]
+const AVX_MIN_C: usize = 4;
+
+/// [`gather`], through the AVX register transpose for `f32` when `AVX`
+/// (set under both vectorised levels) and `c >= 4`.
+///
+/// The AVX-512 level uses it too: its 16-lane gathers (once
+/// `transpose512`) made cross-entropy 1.3-1.9x slower end to end at
+/// `4 <= C <= 16` on an AMD Zen 4 machine, and 13% slower than the generic
+/// loops at `C = 2, 3`.
 #[inline(always)]
-pub(super) fn gather_of<F: LossFloat, const W512: bool>(
+pub(super) fn gather_of<F: LossFloat, const AVX: bool>(
     src: &[F],
     c: usize,
     np: usize,
     dst: &mut [F],
 ) {
-    #[cfg(all(target_arch = "x86_64", focal_avx512))]
-    if W512 {
-        if let (Some(s), Some(d)) = (avx512::as_f32(src), avx512::as_f32_mut(dst)) {
-            // SAFETY: `W512` is set only under `run_avx512`, which runs
-            // after AVX-512F was detected.
-            unsafe { super::transpose512::gather(s, c, np, d) };
+    #[cfg(target_arch = "x86_64")]
+    if AVX && c >= AVX_MIN_C {
+        if let (Some(s), Some(d)) = (as_f32(src), as_f32_mut(dst)) {
+            // SAFETY: `AVX` is set only under `run_avx2` and `run_avx512`,
+            // which run after AVX2 was detected.
+            unsafe { super::transpose256::gather(s, c, np, d) };
             return;
         }
     }
@@ -26,20 +37,20 @@ pub(super) fn gather_of<F: LossFloat, const W512: bool>(
     gather(src, c, dst);
 }
 
-/// [`scatter`], through the AVX-512 transpose for `f32` when `W512` and
-/// `c` is small enough for it.
+/// [`scatter`], through the AVX register transpose for `f32` when `AVX`
+/// and `c >= 4` (see [`gather_of`]).
 #[inline(always)]
-pub(super) fn scatter_of<F: LossFloat, const W512: bool>(
+pub(super) fn scatter_of<F: LossFloat, const AVX: bool>(
     src: &[F],
     c: usize,
     np: usize,
     dst: &mut [F],
 ) {
-    #[cfg(all(target_arch = "x86_64", focal_avx512))]
-    if W512 && c <= super::transpose512::SCATTER_MAX_C {
-        if let (Some(s), Some(d)) = (avx512::as_f32(src), avx512::as_f32_mut(dst)) {
+    #[cfg(target_arch = "x86_64")]
+    if AVX && c >= AVX_MIN_C {
+        if let (Some(s), Some(d)) = (as_f32(src), as_f32_mut(dst)) {
             // SAFETY: as in `gather_of`.
-            unsafe { super::transpose512::scatter(s, c, np, d) };
+            unsafe { super::transpose256::scatter(s, c, np, d) };
             return;
         }
     }
@@ -47,34 +58,10 @@ pub(super) fn scatter_of<F: LossFloat, const W512: bool>(
     scatter(src, c, dst);
 }
 
-/// [`scatter_of`] of the gradient and the Hessian tiles, in one pass where
-/// the AVX-512 transpose runs.
-#[inline(always)]
-pub(super) fn scatter2_of<F: LossFloat, const W512: bool>(
-    src: [&[F]; 2],
-    c: usize,
-    np: usize,
-    dst: [&mut [F]; 2],
-) {
-    let [da, db] = dst;
-    #[cfg(all(target_arch = "x86_64", focal_avx512))]
-    if W512 && c <= super::transpose512::SCATTER_MAX_C {
-        let s = (avx512::as_f32(src[0]), avx512::as_f32(src[1]));
-        let d = (avx512::as_f32_mut(&mut *da), avx512::as_f32_mut(&mut *db));
-        if let ((Some(sa), Some(sb)), (Some(da), Some(db))) = (s, d) {
-            // SAFETY: as in `gather_of`.
-            unsafe { super::transpose512::scatter2([sa, sb], c, np, [da, db]) };
-            return;
-        }
-    }
-    scatter_of::<F, W512>(src[0], c, np, da);
-    scatter_of::<F, W512>(src[1], c, np, db);
-}
-
 /// Transposes `np` rows of `c` classes (`src`, row-major) into class-major
 /// `dst` (`dst[k * np + j] = src[j * c + k]`). Small `c` get a
 /// constant-size version the compiler vectorises (with AVX-512, into 8-lane
-/// gathers; [`gather_of`] uses `transpose512` there for `f32`).
+/// gathers).
 #[inline(always)]
 fn gather<F: LossFloat>(src: &[F], c: usize, dst: &mut [F]) {
     macro_rules! fixed {
