@@ -22,6 +22,12 @@ pub(crate) struct Tile {
     pub cstride: usize,
 }
 
+/// K-dim tiles with at most this many classes prefetch the next tile. On
+/// an AMD Zen 4: 1.09x at `C = 2`, 1.19x at 10, 1.25x at 19, none at 64,
+/// and 3-7% slower at `C >= 100`, where a tile is narrower (`np * C <=
+/// SCRATCH`) and the requests outnumber the lines used soon.
+const PREFETCH_MAX_C: usize = 32;
+
 /// One tile; returns the sum of its per-position losses in position order.
 ///
 /// Hot loops run over equal-length slices (zip), so the compiler can drop
@@ -44,6 +50,20 @@ pub(crate) fn tile<F: LossFloat, const FMA: bool, const W512: bool>(
     // Class rows of the tile: for K-dim inputs (positions contiguous) they
     // are read in place; otherwise they are gathered class-major into `zs`.
     let direct = tl.pstride == 1;
+    if direct && c <= PREFETCH_MAX_C {
+        // The next tile's class rows (logits, and the gradient it will
+        // write), asked for while this one is computed: a K-dim tile reads
+        // C rows a plane apart, more streams than the hardware prefetcher
+        // follows.
+        let next = tl.base + np;
+        let g = out.grad.as_ref().map(|(g, _)| &**g);
+        for cl in 0..c {
+            transpose::prefetch(z, next + cl * tl.cstride, np);
+            if let Some(g) = g {
+                transpose::prefetch(g, next + cl * tl.cstride, np);
+            }
+        }
+    }
     if !direct {
         // Rows are contiguous here (M = 1, so pstride == C).
         transpose::gather_of::<F, FMA>(&z[tl.base..][..np * c], c, np, &mut zs[..np * c]);

@@ -120,3 +120,23 @@ fn scatter_n<F: LossFloat, const C: usize>(src: &[F], dst: &mut [F]) {
         }
     }
 }
+
+/// Asks for the cache lines of `v[from..from + len]` (cut at the end of
+/// `v`) to be brought into the cache.
+#[inline(always)]
+pub(super) fn prefetch<F: LossFloat>(v: &[F], from: usize, len: usize) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
+        let end = v.len().min(from.saturating_add(len));
+        let step = (64 / std::mem::size_of::<F>()).max(1);
+        let mut i = from;
+        while i < end {
+            // SAFETY: `i < v.len()`; a prefetch reads nothing and cannot fault.
+            unsafe { _mm_prefetch::<_MM_HINT_T0>(v.as_ptr().add(i).cast::<i8>()) };
+            i += step;
+        }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = (v, from, len);
+}
