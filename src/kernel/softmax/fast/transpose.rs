@@ -5,13 +5,14 @@
 use super::f32s::{as_f32, as_f32_mut};
 use crate::kernel::float::LossFloat;
 
-/// Narrower rows keep the generic loops: at `C = 2` the 8 x 8 register
-/// blocks were 8% slower than them on an AVX2 machine, even at `C = 3`.
+/// Narrower rows keep the generic loops (at `C = 2` and `3` the 8 x 8
+/// register blocks were 8-16% slower than them), except `C = 2`, which has
+/// an interleave of its own.
 #[cfg(target_arch = "x86_64")]
 const AVX_MIN_C: usize = 4;
 
 /// [`gather`], through the AVX register transpose for `f32` when `AVX`
-/// (set under both vectorised levels) and `c >= 4`.
+/// (set under both vectorised levels) and `c` is 2 or at least 4.
 ///
 /// The AVX-512 level uses it too: its 16-lane gathers (once
 /// `transpose512`) made cross-entropy 1.3-1.9x slower end to end at
@@ -25,7 +26,7 @@ pub(super) fn gather_of<F: LossFloat, const AVX: bool>(
     dst: &mut [F],
 ) {
     #[cfg(target_arch = "x86_64")]
-    if AVX && c >= AVX_MIN_C {
+    if AVX && (c == 2 || c >= AVX_MIN_C) {
         if let (Some(s), Some(d)) = (as_f32(src), as_f32_mut(dst)) {
             // SAFETY: `AVX` is set only under `run_avx2` and `run_avx512`,
             // which run after AVX2 was detected.
@@ -38,7 +39,7 @@ pub(super) fn gather_of<F: LossFloat, const AVX: bool>(
 }
 
 /// [`scatter`], through the AVX register transpose for `f32` when `AVX`
-/// and `c >= 4` (see [`gather_of`]).
+/// and `c` is 2 or at least 4 (see [`gather_of`]).
 #[inline(always)]
 pub(super) fn scatter_of<F: LossFloat, const AVX: bool>(
     src: &[F],
@@ -47,7 +48,7 @@ pub(super) fn scatter_of<F: LossFloat, const AVX: bool>(
     dst: &mut [F],
 ) {
     #[cfg(target_arch = "x86_64")]
-    if AVX && c >= AVX_MIN_C {
+    if AVX && (c == 2 || c >= AVX_MIN_C) {
         if let (Some(s), Some(d)) = (as_f32(src), as_f32_mut(dst)) {
             // SAFETY: as in `gather_of`.
             unsafe { super::transpose256::scatter(s, c, np, d) };
