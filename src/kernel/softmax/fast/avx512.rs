@@ -23,8 +23,6 @@ use std::arch::x86_64::{
 /// Lanes per vector.
 pub(super) const V: usize = 16;
 
-pub(super) use super::f32s::{as_f32, as_f32_mut};
-
 /// Mask of the first `k < 16` lanes.
 #[inline(always)]
 pub(super) fn head_mask(k: usize) -> __mmask16 {

@@ -314,7 +314,7 @@ pub(crate) fn rows<F: LossFloat, const FMA: bool, const W512: bool>(
 pub(super) fn max_of<F: LossFloat, const W512: bool>(zr: &[F]) -> F {
     #[cfg(all(target_arch = "x86_64", focal_avx512))]
     if W512 {
-        if let Some(z) = avx512::as_f32(zr) {
+        if let Some(z) = super::f32s::as_f32(zr) {
             // SAFETY: `W512` is set only under `run_avx512`, which runs
             // after AVX-512F was detected.
             return F::from_f64_(f64::from(unsafe { avx512::row_max(z) }));
@@ -358,7 +358,7 @@ pub(super) fn exp_sum<F: LossFloat, const FMA: bool, const W512: bool>(
 ) -> F {
     #[cfg(all(target_arch = "x86_64", focal_avx512))]
     if W512 {
-        if let (Some(z), Some(d)) = (avx512::as_f32(zr), avx512::as_f32_mut(dst)) {
+        if let (Some(z), Some(d)) = (super::f32s::as_f32(zr), super::f32s::as_f32_mut(dst)) {
             let m = mx.to_f64_() as f32;
             // SAFETY: as in `max_of`.
             return F::from_f64_(f64::from(unsafe { avx512::exp_store_sum(z, m, d) }));
@@ -378,7 +378,7 @@ fn rescale<F: LossFloat, const FMA: bool, const W512: bool>(
     #[cfg(all(target_arch = "x86_64", focal_avx512))]
     if W512 {
         let (af, bf) = (a.to_f64_() as f32, b.to_f64_() as f32);
-        if let Some(g) = avx512::as_f32_mut(g) {
+        if let Some(g) = super::f32s::as_f32_mut(g) {
             match w {
                 Weights::Uniform(w) => {
                     let bw = (b * w).to_f64_() as f32;
@@ -387,7 +387,7 @@ fn rescale<F: LossFloat, const FMA: bool, const W512: bool>(
                     return;
                 }
                 Weights::PerClass(w) => {
-                    if let Some(w) = avx512::as_f32(w) {
+                    if let Some(w) = super::f32s::as_f32(w) {
                         // SAFETY: as in `max_of`.
                         unsafe { avx512::scale_weighted(g, af, bf, w) };
                         return;

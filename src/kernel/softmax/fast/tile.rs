@@ -58,15 +58,15 @@ pub(crate) fn tile<F: LossFloat, const FMA: bool, const W512: bool>(
         let next = tl.base + np;
         let g = out.grad.as_ref().map(|(g, _)| &**g);
         for cl in 0..c {
-            transpose::prefetch(z, next + cl * tl.cstride, np);
+            prefetch(z, next + cl * tl.cstride, np);
             if let Some(g) = g {
-                transpose::prefetch(g, next + cl * tl.cstride, np);
+                prefetch(g, next + cl * tl.cstride, np);
             }
         }
     }
     if !direct {
         // Rows are contiguous here (M = 1, so pstride == C).
-        transpose::gather_of::<F, FMA>(&z[tl.base..][..np * c], c, np, &mut zs[..np * c]);
+        transpose::transpose_of::<F, FMA, true>(&z[tl.base..][..np * c], c, np, &mut zs[..np * c]);
     }
     // Class `cl`'s row of the tile is `zall[cl * stride..][..np]`.
     let (zall, stride): (&[F], usize) = if direct {
@@ -286,8 +286,8 @@ fn passes_of<F: LossFloat, const W512: bool>(
 ) -> Option<bool> {
     #[cfg(all(target_arch = "x86_64", focal_avx512))]
     if W512 && np == avx512::TILE {
-        let (z, m) = (avx512::as_f32(zs.0), avx512::as_f32_mut(mx));
-        let (e, sm) = (avx512::as_f32_mut(es), avx512::as_f32_mut(sum));
+        let (z, m) = (super::f32s::as_f32(zs.0), super::f32s::as_f32_mut(mx));
+        let (e, sm) = (super::f32s::as_f32_mut(es), super::f32s::as_f32_mut(sum));
         if let (Some(z), Some(m), Some(e), Some(sm)) = (z, m, e, sm) {
             // SAFETY: `W512` is set only under `run_avx512`, which runs
             // after AVX-512F was detected.
@@ -310,7 +310,7 @@ fn extremes_of<'z, F: LossFloat, const W512: bool>(
 ) -> bool {
     #[cfg(all(target_arch = "x86_64", focal_avx512))]
     if W512 {
-        if let (Some(z), Some(m)) = (avx512::as_f32(zs.0), avx512::as_f32_mut(mx)) {
+        if let (Some(z), Some(m)) = (super::f32s::as_f32(zs.0), super::f32s::as_f32_mut(mx)) {
             // SAFETY: `W512` is set only under `run_avx512`, which runs
             // after AVX-512F was detected.
             return unsafe { avx512::strip_extremes(z, zs.1, c, s0, m) };
@@ -336,8 +336,8 @@ fn exp_of<'z, F: LossFloat, const FMA: bool, const W512: bool>(
 ) {
     #[cfg(all(target_arch = "x86_64", focal_avx512))]
     if W512 {
-        let (z, m) = (avx512::as_f32(zs.0), avx512::as_f32(mx));
-        let (e, sm) = (avx512::as_f32_mut(es), avx512::as_f32_mut(sum));
+        let (z, m) = (super::f32s::as_f32(zs.0), super::f32s::as_f32(mx));
+        let (e, sm) = (super::f32s::as_f32_mut(es), super::f32s::as_f32_mut(sum));
         if let (Some(z), Some(m), Some(e), Some(sm)) = (z, m, e, sm) {
             // SAFETY: as in `extremes_of`.
             unsafe { avx512::strip_exp(z, zs.1, c, np, s0, m, e, sm) };
@@ -439,12 +439,32 @@ fn finish<F: LossFloat, const FMA: bool>(
         match (g, out.hess.as_deref_mut()) {
             (Some(g), Some(h)) => {
                 let h = &mut h[tl.base..][..n];
-                transpose::scatter_of::<F, FMA>(&es[..n], c, np, g);
-                transpose::scatter_of::<F, FMA>(&hs[..n], c, np, h);
+                transpose::transpose_of::<F, FMA, false>(&es[..n], c, np, g);
+                transpose::transpose_of::<F, FMA, false>(&hs[..n], c, np, h);
             }
-            (Some(g), None) => transpose::scatter_of::<F, FMA>(es, c, np, g),
+            (Some(g), None) => transpose::transpose_of::<F, FMA, false>(es, c, np, g),
             _ => {}
         }
     }
     total
+}
+
+/// Asks for the cache lines of `v[from..from + len]` (cut at the end of
+/// `v`) to be brought into the cache.
+#[inline(always)]
+fn prefetch<F: LossFloat>(v: &[F], from: usize, len: usize) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
+        let end = v.len().min(from.saturating_add(len));
+        let step = (64 / std::mem::size_of::<F>()).max(1);
+        let mut i = from;
+        while i < end {
+            // SAFETY: `i < v.len()`; a prefetch reads nothing and cannot fault.
+            unsafe { _mm_prefetch::<_MM_HINT_T0>(v.as_ptr().add(i).cast::<i8>()) };
+            i += step;
+        }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = (v, from, len);
 }
