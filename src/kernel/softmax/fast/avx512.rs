@@ -119,43 +119,52 @@ pub(super) unsafe fn exp_store_sum(z: &[f32], mx: f32, d: &mut [f32]) -> f32 {
     _mm512_reduce_add_ps(_mm512_add_ps(a0, a1))
 }
 
-/// `g[k] = g[k] a + b` for every `k`.
+/// `g[k] = e[k] a + b` for `k < n`.
+///
+/// # Safety
+/// AVX-512F; `n` values readable at `e` and writable at `g`, which are the
+/// same row or do not overlap.
 #[inline]
 #[target_feature(enable = "avx512f")]
-pub(super) unsafe fn scale_uniform(g: &mut [f32], a: f32, b: f32) {
-    let n = g.len();
-    let q = g.as_mut_ptr();
+pub(super) unsafe fn scale_uniform(e: *const f32, g: *mut f32, n: usize, a: f32, b: f32) {
     let (av, bv) = (_mm512_set1_ps(a), _mm512_set1_ps(b));
     let mut i = 0;
     while i + V <= n {
-        _mm512_storeu_ps(q.add(i), _mm512_fmadd_ps(_mm512_loadu_ps(q.add(i)), av, bv));
+        _mm512_storeu_ps(g.add(i), _mm512_fmadd_ps(_mm512_loadu_ps(e.add(i)), av, bv));
         i += V;
     }
     if i < n {
         let k = head_mask(n - i);
-        let v = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(k, q.add(i)), av, bv);
-        _mm512_mask_storeu_ps(q.add(i), k, v);
+        let v = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(k, e.add(i)), av, bv);
+        _mm512_mask_storeu_ps(g.add(i), k, v);
     }
 }
 
-/// `g[k] = g[k] a + b w[k]` for every `k` (`w` at least as long as `g`).
+/// `g[k] = e[k] a + b w[k]` for `k < n`.
+///
+/// # Safety
+/// As [`scale_uniform`], and `n` values readable at `w`.
 #[inline]
 #[target_feature(enable = "avx512f")]
-pub(super) unsafe fn scale_weighted(g: &mut [f32], a: f32, b: f32, w: &[f32]) {
-    let n = g.len().min(w.len());
-    let (q, wp) = (g.as_mut_ptr(), w.as_ptr());
+pub(super) unsafe fn scale_weighted(
+    e: *const f32,
+    g: *mut f32,
+    n: usize,
+    (a, b): (f32, f32),
+    w: *const f32,
+) {
     let (av, bv) = (_mm512_set1_ps(a), _mm512_set1_ps(b));
     let mut i = 0;
     while i + V <= n {
-        let bw = _mm512_mul_ps(bv, _mm512_loadu_ps(wp.add(i)));
-        _mm512_storeu_ps(q.add(i), _mm512_fmadd_ps(_mm512_loadu_ps(q.add(i)), av, bw));
+        let bw = _mm512_mul_ps(bv, _mm512_loadu_ps(w.add(i)));
+        _mm512_storeu_ps(g.add(i), _mm512_fmadd_ps(_mm512_loadu_ps(e.add(i)), av, bw));
         i += V;
     }
     if i < n {
         let k = head_mask(n - i);
-        let bw = _mm512_mul_ps(bv, _mm512_maskz_loadu_ps(k, wp.add(i)));
-        let v = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(k, q.add(i)), av, bw);
-        _mm512_mask_storeu_ps(q.add(i), k, v);
+        let bw = _mm512_mul_ps(bv, _mm512_maskz_loadu_ps(k, w.add(i)));
+        let v = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(k, e.add(i)), av, bw);
+        _mm512_mask_storeu_ps(g.add(i), k, v);
     }
 }
 

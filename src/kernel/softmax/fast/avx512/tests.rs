@@ -102,14 +102,15 @@ fn row_primitives_match_plain_loops() {
         assert_eq!(d[n], -7.0);
         let mut g = d.clone();
         // SAFETY: as above.
-        unsafe { scale_uniform(&mut g[..n], 0.5, -0.25) };
+        unsafe { scale_uniform(d.as_ptr(), g.as_mut_ptr(), n, 0.5, -0.25) };
         for (k, (&gk, &dk)) in g.iter().zip(&d).take(n).enumerate() {
             assert_eq!(gk, dk.mul_add(0.5, -0.25), "n = {n}, k = {k}");
         }
         assert_eq!(g[n], -7.0);
         let mut g = d.clone();
         // SAFETY: as above.
-        unsafe { scale_weighted(&mut g[..n], 0.5, -0.25, &w) };
+        let gp = g.as_mut_ptr();
+        unsafe { scale_weighted(gp.cast_const(), gp, n, (0.5, -0.25), w.as_ptr()) };
         for (k, ((&gk, &dk), &wk)) in g.iter().zip(&d).zip(&w).enumerate() {
             assert_eq!(gk, dk.mul_add(0.5, -0.25 * wk), "n = {n}, k = {k}");
         }
