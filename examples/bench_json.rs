@@ -2,11 +2,13 @@
 //! prints one JSON object per line; `scripts/bench_vs_pytorch.py` runs it
 //! next to PyTorch. Also times a plain memory copy of the same bytes.
 //!
-//! Usage: `cargo run --release --example bench_json -- [reps] [f32|f64] [sweep]`
+//! Usage: `cargo run --release --example bench_json -- [reps] [f32|f64] [sweep|SHAPES]`
 //!
 //! With `sweep`, the shapes are a sweep of the class count instead: every
 //! `C` from 2 to 64, then a log grid up to 4096, each as `(N, C)` and as
-//! K-dim `(4, C, M)`, about 4M logits each (see [`sweep_shapes`]).
+//! K-dim `(4, C, M)`, about 4M logits each (see [`sweep_shapes`]). Any
+//! other third argument is a list of shapes, dimensions joined by `x` and
+//! shapes by `,` (e.g. `220752x19,4x19x55188`).
 
 use focal_loss::{CrossEntropyLoss, FocalLoss, LossError, NllLoss, Reduction, SigmoidFocalLoss};
 use ndarray::{ArrayD, IxDyn};
@@ -67,14 +69,27 @@ fn time(reps: usize, mut f: impl FnMut() -> Result<(), LossError>) -> Result<f64
     Ok(median(ts))
 }
 
-fn run<F: focal_loss::LossFloat>(reps: usize, ty: &str, sweep: bool) -> Result<(), LossError> {
+/// Shapes written as `NxC[xM..],NxC..` (`None` if any part is not a
+/// positive integer or a shape has fewer than two dimensions).
+fn parse_shapes(arg: &str) -> Option<Vec<Vec<usize>>> {
+    arg.split(',')
+        .map(|s| {
+            let dims: Option<Vec<usize>> = s
+                .split('x')
+                .map(|d| d.trim().parse().ok().filter(|&v| v > 0))
+                .collect();
+            dims.filter(|d| d.len() >= 2)
+        })
+        .collect()
+}
+
+fn run<F: focal_loss::LossFloat>(
+    reps: usize,
+    ty: &str,
+    shapes: &[Vec<usize>],
+) -> Result<(), LossError> {
     let mut rng = Rng(42);
-    let shapes = if sweep {
-        sweep_shapes()
-    } else {
-        SHAPES.iter().map(|s| s.to_vec()).collect()
-    };
-    for shape in &shapes {
+    for shape in shapes {
         let shape = &shape[..];
         let n: usize = shape.iter().product();
         let c = shape[1];
@@ -165,9 +180,19 @@ fn run<F: focal_loss::LossFloat>(reps: usize, ty: &str, sweep: bool) -> Result<(
 fn main() -> Result<(), LossError> {
     let args: Vec<String> = std::env::args().collect();
     let reps = args.get(1).and_then(|a| a.parse().ok()).unwrap_or(20);
-    let sweep = args.get(3).is_some_and(|a| a == "sweep");
+    let shapes = match args.get(3).map(String::as_str) {
+        None => SHAPES.iter().map(|s| s.to_vec()).collect(),
+        Some("sweep") => sweep_shapes(),
+        Some(list) => match parse_shapes(list) {
+            Some(s) => s,
+            None => {
+                eprintln!("bad shape list {list:?}: expected e.g. 220752x19,4x19x55188");
+                std::process::exit(2);
+            }
+        },
+    };
     match args.get(2).map(String::as_str) {
-        Some("f64") => run::<f64>(reps, "f64", sweep),
-        _ => run::<f32>(reps, "f32", sweep),
+        Some("f64") => run::<f64>(reps, "f64", &shapes),
+        _ => run::<f32>(reps, "f32", &shapes),
     }
 }

@@ -3,12 +3,14 @@
 same thread count (1 by default), forward + backward, median of repeats.
 
 Usage (from the repository root; needs torch and torchvision, never CI):
-    /tmp/ref/bin/python scripts/bench_vs_pytorch.py [--reps 20] [--rounds 3] [--dtype f32] [--sweep]
+    /tmp/ref/bin/python scripts/bench_vs_pytorch.py [--reps 20] [--rounds 3] [--dtype f32] [--sweep | --shapes 220752x19,4x19x55188]
 
 `--sweep` replaces the five shapes with a sweep of the class count (every C
 from 2 to 64, then a log grid to 4096; `(2^22 / C, C)` and `(4, C, 2^20 / C)`,
 as `bench_json ... sweep` builds them) and adds, per layout and loss, the
-largest drop in logits/s from one C to the next larger one.
+largest drop in logits/s from one C to the next larger one. `--shapes` times
+the given shapes instead (dimensions joined by `x`, shapes by `,`): a few
+class counts over more rounds than a whole sweep can afford.
 
 It builds and runs `cargo run --release --example bench_json`, which times
 the crate (gradient into a reused buffer) and a plain memory copy of the same
@@ -85,8 +87,8 @@ def torch_times(shape, reps, dtype):
     }
 
 
-def crate_times(reps, dtype, env, sweep):
-    extra = ["sweep"] if sweep else []
+def crate_times(reps, dtype, env, which):
+    extra = [which] if which else []
     out = subprocess.run(
         ["cargo", "run", "--quiet", "--release", "--example", "bench_json", "--", str(reps), dtype]
         + extra,
@@ -107,8 +109,14 @@ def main():
     ap.add_argument("--dtype", default="f32", choices=["f32", "f64"])
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--sweep", action="store_true", help="sweep the class count (see above)")
+    ap.add_argument("--shapes", help="these shapes only, e.g. 220752x19,4x19x55188")
     args = ap.parse_args()
-    shapes = SWEEP if args.sweep else SHAPES
+    if args.shapes:
+        shapes = [tuple(int(d) for d in s.split("x")) for s in args.shapes.split(",")]
+        which = args.shapes
+    else:
+        shapes = SWEEP if args.sweep else SHAPES
+        which = "sweep" if args.sweep else None
     torch.set_num_threads(args.threads)
     env = dict(os.environ, RAYON_NUM_THREADS=str(args.threads))
     dtype = torch.float32 if args.dtype == "f32" else torch.float64
@@ -116,7 +124,7 @@ def main():
     # round by round keeps drift from favouring either.
     ours_r, theirs_r = [], []
     for _ in range(args.rounds):
-        ours_r.append(crate_times(args.reps, args.dtype, env, args.sweep))
+        ours_r.append(crate_times(args.reps, args.dtype, env, which))
         theirs_r.append({shape: torch_times(shape, args.reps, dtype) for shape in shapes})
     print(f"# {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
           f"{args.threads} thread(s), {args.dtype}, median of {args.reps} per round, "
