@@ -40,6 +40,7 @@ mod nll;
 mod probs;
 mod row;
 mod soft;
+mod soft_curv;
 mod soft_kdim;
 mod strip;
 mod terms;

@@ -58,7 +58,11 @@ impl<F: LossFloat> Soft<'_, F> {
                 } else {
                     tc[..n].copy_from_slice(&t[off..off + n]);
                 }
-                tc.map(|v| k.one_m_eps * v + k.e)
+                // A loop, not `tc.map(..)` (see `soft_kdim`).
+                for v in &mut tc {
+                    *v = k.one_m_eps * *v + k.e;
+                }
+                tc
             }
             Soft::Hot(y) => {
                 let mut tp = [k.e; ACC];
