@@ -327,11 +327,21 @@ impl<F: LossFloat> Shared<'_, '_, F> {
                 mx[l] = if zc[l] > mx[l] { zc[l] } else { mx[l] };
             }
         }
+        // Cross-entropy keeps `e_k` in the gradient until its last pass,
+        // which then needs no second `exp` (`G_k = -a_k` is recomputed).
+        let ce_g = !focal && io.g.is_some();
         let mut sum = zero;
         for kk in 0..c {
             let zc = blk.load(z, kk);
+            let mut e = zero;
             for l in 0..L {
-                sum[l] = sum[l] + exp::<F, FMA>(zc[l] - mx[l]);
+                e[l] = exp::<F, FMA>(zc[l] - mx[l]);
+            }
+            for l in 0..L {
+                sum[l] = sum[l] + e[l];
+            }
+            if let (Some((g, _)), true) = (io.g.as_mut(), ce_g) {
+                blk.store(g, kk, &e);
             }
         }
         // A loop, not `sum.map(..)`: that `[T; N]::map` was not inlined
@@ -391,7 +401,7 @@ impl<F: LossFloat> Shared<'_, '_, F> {
             for l in 0..L {
                 gsum[l] = gsum[l] + gf[l];
             }
-            if let Some((g, _)) = io.g.as_mut() {
+            if let (Some((g, _)), false) = (io.g.as_mut(), ce_g) {
                 blk.store(g, kk, &gf);
             }
             if let (Some(h), true) = (io.h.as_deref_mut(), FH) {
@@ -438,11 +448,28 @@ impl<F: LossFloat> Shared<'_, '_, F> {
             for l in 0..blk.nl {
                 s[l] = if valid[l] { u.at(p0 + l) } else { F::zero() };
             }
+            let mut inv = zero;
+            for l in 0..L {
+                inv[l] = F::one() / sum[l];
+            }
             for kk in 0..c {
-                let (zc, gc) = (blk.load(z, kk), blk.load(g, kk));
+                let (zc, mut gc) = (blk.load(z, kk), blk.load(g, kk));
                 let mut p = zero;
-                for l in 0..L {
-                    p[l] = exp::<F, FMA>((zc[l] - mx[l]) - lns[l]);
+                if ce_g {
+                    // `gc` holds `e_k`: `p_k = e_k / Σ`, `G_k = -a_k`.
+                    let (tc, wk) = (blk.load(aux, kk), k.w.at(kk));
+                    for l in 0..L {
+                        p[l] = gc[l] * inv[l];
+                    }
+                    for l in 0..L {
+                        let tp = k.one_m_eps * tc[l] + k.e;
+                        let a = wk * tp;
+                        gc[l] = if tp == F::zero() { F::zero() } else { -a };
+                    }
+                } else {
+                    for l in 0..L {
+                        p[l] = exp::<F, FMA>((zc[l] - mx[l]) - lns[l]);
+                    }
                 }
                 // (Ignored positions get 0, whatever their terms.)
                 let mut out = zero;
