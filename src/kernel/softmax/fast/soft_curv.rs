@@ -13,12 +13,12 @@ pub(super) struct Curv<F> {
     /// The largest `lp` so far, its class `m` (`u32`, so the selects
     /// vectorise with `f32` lanes; the caller declines larger `C`), `B_m`
     /// and `q_m`.
-    pub best: [F; L],
-    pub top: [u32; L],
-    pub bm: [F; L],
-    pub qm: [F; L],
+    best: [F; L],
+    top: [u32; L],
+    bm: [F; L],
+    qm: [F; L],
     /// `S`.
-    pub rest: [F; L],
+    rest: [F; L],
 }
 
 impl<F: LossFloat> Curv<F> {
@@ -30,6 +30,20 @@ impl<F: LossFloat> Curv<F> {
             bm: [F::zero(); L],
             qm: [F::one(); L],
             rest: [F::zero(); L],
+        }
+    }
+
+    /// Keeps, per lane, the most probable class so far (`kk` if its `lp`
+    /// is larger), with its `B` and `q`.
+    #[inline(always)]
+    #[allow(clippy::needless_range_loop)] // one lane per index, as in the kernels
+    pub fn track(&mut self, kk: usize, lp: &[F; L], bc: &[F; L], q: &[F; L]) {
+        for l in 0..L {
+            let top = lp[l] > self.best[l];
+            self.best[l] = if top { lp[l] } else { self.best[l] };
+            self.top[l] = if top { kk as u32 } else { self.top[l] };
+            self.bm[l] = if top { bc[l] } else { self.bm[l] };
+            self.qm[l] = if top { q[l] } else { self.qm[l] };
         }
     }
 

@@ -413,13 +413,7 @@ impl<F: LossFloat> Shared<'_, '_, F> {
                     let v = a[l] * bc[l];
                     bc[l] = if tp[l] == F::zero() { F::zero() } else { v };
                 }
-                for l in 0..L {
-                    let top = lp[l] > cv.best[l];
-                    cv.best[l] = if top { lp[l] } else { cv.best[l] };
-                    cv.top[l] = if top { kk as u32 } else { cv.top[l] };
-                    cv.bm[l] = if top { bc[l] } else { cv.bm[l] };
-                    cv.qm[l] = if top { q[l] } else { cv.qm[l] };
-                }
+                cv.track(kk, &lp, &bc, &q);
                 blk.store(h, kk, &bc);
             }
         }
