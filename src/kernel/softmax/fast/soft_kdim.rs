@@ -84,12 +84,12 @@ dispatch_levels! {
     }
 }
 
-/// Rows of at most this many classes are moved into class-major scratch,
-/// a tile of rows at a time (one transpose in, one out), instead of read
-/// with stride `C` in every pass (wider rows come here only for focal
-/// loss's Hessian). `f32`, one thread, 4M logits on an Intel Xeon
-/// (AVX-512): cross-entropy with probabilities 2.4-2.7x faster at
-/// C = 4, 10, 16, focal loss with smoothing 1.7-2.1x at C = 4, 10, 32.
+/// Rows of at most this many classes are moved into class-major scratch a
+/// tile at a time, not read with stride `C` in every pass (wider rows come
+/// here only for focal loss's Hessian). `f32`, Intel Xeon (AVX-512): CE
+/// with probabilities 2.4-2.7x at C = 4, 10, 16 with blocks of 16 rows
+/// transposed (and the grouped validation pass), 1.09-1.24x more with
+/// tiles of 64+ rows; focal with smoothing 1.7-2.1x, then 1.06-1.38x.
 const GATHER_MAX_C: usize = 64;
 
 /// A chunk's inputs and outputs, its four partial sums, and the scratch of
