@@ -253,19 +253,16 @@ fn probs_sums_in<F: LossFloat>(
         // a row, as much as the loss itself at C = 4), with the weights
         // repeated once per row of a group.
         let rows = (GROUP / c).max(1);
-        let mut wrep = [F::zero(); GROUP];
-        let uniform = match w {
-            Weights::Uniform(u) => u.to_f64_(),
-            Weights::PerClass(_) => 0.0,
-        };
-        let wrep: Option<&[F]> = match w {
-            Weights::Uniform(_) => None,
-            Weights::PerClass(ws) if rows == 1 => Some(&ws[..c]),
+        let mut buf = [F::zero(); GROUP];
+        // Per-class weights for a whole run, or the uniform weight.
+        let (wrep, uniform): (Option<&[F]>, f64) = match w {
+            Weights::Uniform(u) => (None, u.to_f64_()),
+            Weights::PerClass(ws) if rows == 1 => (Some(&ws[..c]), 0.0),
             Weights::PerClass(ws) => {
-                for (d, &v) in wrep.iter_mut().zip(ws[..c].iter().cycle()) {
+                for (d, &v) in buf.iter_mut().zip(ws[..c].iter().cycle()) {
                     *d = v;
                 }
-                Some(&wrep[..rows * c])
+                (Some(&buf[..rows * c]), 0.0)
             }
         };
         for run in t.chunks(rows * c) {

@@ -92,8 +92,7 @@ dispatch_levels! {
 /// tiles of 64+ rows; focal with smoothing 1.7-2.1x, then 1.06-1.38x.
 const GATHER_MAX_C: usize = 64;
 
-/// A chunk's inputs and outputs, its four partial sums, and the scratch of
-/// the gathered row blocks.
+/// A chunk's inputs and outputs, and its four partial sums.
 struct Chunk<'a, 'o, 'u, F, const FMA: bool, const FH: bool> {
     k: &'a Consts<'a, F>,
     c: usize,
@@ -101,16 +100,6 @@ struct Chunk<'a, 'o, 'u, F, const FMA: bool, const FH: bool> {
     probs: bool,
     focal: bool,
     acc: [f64; 4],
-    sc: Scratch<F>,
-}
-
-/// A tile of rows, class-major: logits, probability targets, gradient,
-/// Hessian (`L * GATHER_MAX_C` each).
-struct Scratch<F> {
-    z: [F; L * GATHER_MAX_C],
-    t: [F; L * GATHER_MAX_C],
-    g: [F; L * GATHER_MAX_C],
-    h: [F; L * GATHER_MAX_C],
 }
 
 /// What a block's passes read and write: the logits, the probability
@@ -159,12 +148,6 @@ fn run<F: LossFloat, const FMA: bool, const FH: bool>(
         probs,
         focal,
         acc: [0.0; 4],
-        sc: Scratch {
-            z: [F::zero(); L * GATHER_MAX_C],
-            t: [F::zero(); L * GATHER_MAX_C],
-            g: [F::zero(); L * GATHER_MAX_C],
-            h: [F::zero(); L * GATHER_MAX_C],
-        },
     };
     if m == 1 && c <= GATHER_MAX_C {
         ch.gathered_rows(n)?;
@@ -184,22 +167,23 @@ impl<F: LossFloat, const FMA: bool, const FH: bool> OnBlock for Chunk<'_, '_, '_
         blk: Block<FULL, ROWS>,
         p0: usize,
     ) -> Result<(), Fallback> {
-        let Self {
-            k,
-            c,
-            w,
-            probs,
-            focal,
-            acc,
-            ..
-        } = self;
-        let mut sh = Shared {
-            k,
-            c: *c,
+        let (mut sh, io) = self.split();
+        sh.passes::<FMA, FH, FULL, ROWS>(blk, p0, io)
+    }
+}
+
+impl<F: LossFloat, const FMA: bool, const FH: bool> Chunk<'_, '_, '_, F, FMA, FH> {
+    /// The state the passes share, and the whole chunk's inputs and outputs.
+    #[inline(always)]
+    fn split(&mut self) -> (Shared<'_, '_, F>, Io<'_, '_, F>) {
+        let w = &mut self.w;
+        let sh = Shared {
+            k: self.k,
+            c: self.c,
             t: w.t,
-            probs: *probs,
-            focal: *focal,
-            acc,
+            probs: self.probs,
+            focal: self.focal,
+            acc: &mut self.acc,
             pt: w.per_target.as_deref_mut(),
         };
         let io = Io {
@@ -208,57 +192,34 @@ impl<F: LossFloat, const FMA: bool, const FH: bool> OnBlock for Chunk<'_, '_, '_
             g: w.grad.as_mut().map(|(g, u)| (&mut **g, *u)),
             h: w.hess.as_deref_mut(),
         };
-        sh.passes::<FMA, FH, FULL, ROWS>(blk, p0, io)
+        (sh, io)
     }
-}
 
-impl<F: LossFloat, const FMA: bool, const FH: bool> Chunk<'_, '_, '_, F, FMA, FH> {
     /// The chunk's `n` rows of `C <= GATHER_MAX_C` classes, in tiles of as
     /// many whole blocks of `L` rows as the scratch holds: each tile is
     /// transposed into the scratch, its blocks run there, and the gradient
     /// and Hessian are transposed back.
     #[inline(always)]
     fn gathered_rows(&mut self, n: usize) -> Result<(), Fallback> {
-        let Self {
-            k,
-            c,
-            w,
-            probs,
-            focal,
-            acc,
-            sc,
-        } = self;
-        let c = *c;
-        let mut sh = Shared {
-            k,
-            c,
-            t: w.t,
-            probs: *probs,
-            focal: *focal,
-            acc,
-            pt: w.per_target.as_deref_mut(),
-        };
-        let Scratch {
-            z: zs,
-            t: ts,
-            g: gs,
-            h: hs,
-        } = sc;
+        let c = self.c;
+        let (mut sh, mut io) = self.split();
+        let n0 = [F::zero(); L * GATHER_MAX_C];
+        let (mut zs, mut ts, mut gs, mut hs) = (n0, n0, n0, n0);
         let rows = (zs.len() / c / L * L).max(L);
         let mut r0 = 0;
         while r0 < n {
             let nr = rows.min(n - r0);
             let len = nr * c;
             let span = r0 * c..r0 * c + len;
-            transpose_of::<F, FMA, true>(&w.z[span.clone()], c, nr, &mut zs[..len]);
-            let aux: &[F] = if *probs {
-                transpose_of::<F, FMA, true>(&w.aux[span.clone()], c, nr, &mut ts[..len]);
+            transpose_of::<F, FMA, true>(&io.z[span.clone()], c, nr, &mut zs[..len]);
+            let aux: &[F] = if sh.probs {
+                transpose_of::<F, FMA, true>(&io.aux[span.clone()], c, nr, &mut ts[..len]);
                 &ts[..len]
             } else {
                 &[]
             };
-            let mut g = w.grad.as_mut().map(|(g, u)| (&mut g[span.clone()], *u));
-            let mut h = w.hess.as_deref_mut().map(|h| &mut h[span.clone()]);
+            let mut g = io.g.as_mut().map(|(g, u)| (&mut g[span.clone()], *u));
+            let mut h = io.h.as_deref_mut().map(|h| &mut h[span.clone()]);
             // Class `k` of the tile's row `j` is at `k * nr + j`.
             let full = nr / L * L;
             for j0 in (0..nr).step_by(L) {
@@ -447,7 +408,9 @@ impl<F: LossFloat> Shared<'_, '_, F> {
                 inv[l] = F::one() / sum[l];
             }
             for kk in 0..c {
-                let (zc, mut gc) = (blk.load(z, kk), blk.load(g, kk));
+                let mut gc = blk.load(g, kk);
+                // (Cross-entropy's last pass reads no logits.)
+                let zc = if ce_g { zero } else { blk.load(z, kk) };
                 let mut p = zero;
                 if ce_g {
                     // `gc` holds `e_k`: `p_k = e_k / Σ`, `G_k = -a_k`.
