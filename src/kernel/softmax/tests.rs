@@ -224,6 +224,24 @@ fn kdim_widths_match_scalar() {
     }
 }
 
+/// K-dim inputs with wide blocks (`C >= 65`, `M >= 64`): one block, a
+/// block of a length that is not a multiple of the vector width, and a
+/// full block of 512 positions followed by a short one; next to them the
+/// tile and strip kernels' side of each limit.
+#[test]
+fn wide_widths_match_scalar() {
+    for (n, c, m) in [
+        (2, 65, 64),
+        (2, 64, 100),
+        (2, 65, 63),
+        (2, 100, 100),
+        (1, 70, 600),
+        (2, 300, 70),
+    ] {
+        widths_match_scalar(Geom { n, c, m });
+    }
+}
+
 /// Every loss against the scalar kernel at one geometry: targets at the
 /// first, last and middle classes and ignored, with and without weights
 /// and a masked (`-inf`) class.
@@ -319,6 +337,11 @@ fn masked_classes_stay_vectorised() {
             m: 18,
         },
         Geom { n: 9, c: 100, m: 1 },
+        Geom {
+            n: 2,
+            c: 100,
+            m: 530,
+        },
     ] {
         let mut z: Vec<f64> = (0..geom.len())
             .map(|i| ((i * 7919) % 1009) as f64 / 40.0 - 12.0)

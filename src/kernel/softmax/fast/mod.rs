@@ -4,10 +4,13 @@
 //! probability targets; `soft`: focal loss with probability targets or
 //! label smoothing).
 //!
-//! Three layouts:
+//! Four layouts:
 //! - **rows** (`M = 1`, `C >= ROW_MIN_C`): each row is contiguous; max,
 //!   `exp`, sum and the gradient are vectorised along the row, with the
 //!   exponentials stored in the gradient row and rescaled in place;
+//! - **wide blocks** (`C >= WIDE_MIN_C`, `M >= WIDE_MIN_M`): up to 512
+//!   positions of one item read in place, vectorised across positions, the
+//!   exponentials stored in the gradient and rescaled in place (`wide`);
 //! - **strips** (`M > 1`, `C >= STRIP_MIN_C`): blocks of 16 positions of
 //!   one item read in place, vectorised across positions, exponentials
 //!   recomputed in each pass (`strip`);
@@ -48,6 +51,7 @@ mod tile;
 mod transpose;
 #[cfg(target_arch = "x86_64")]
 mod transpose256;
+mod wide;
 
 pub(crate) use tile::{tile, Tile};
 
@@ -289,6 +293,9 @@ fn run_work<F: LossFloat, const FMA: bool, const W512: bool>(
     m: usize,
     w: Work<'_, '_, '_, F>,
 ) -> Result<f64, Fallback> {
+    if m >= wide::WIDE_MIN_M && c >= wide::WIDE_MIN_C {
+        return wide::run::<F, FMA>(k, c, m, w);
+    }
     if m > 1 && c >= strip::STRIP_MIN_C {
         return strip::run::<F, FMA>(k, c, m, w);
     }

@@ -1,5 +1,5 @@
-//! Class-index targets on K-dim inputs with many classes (`M > 1`,
-//! `C >= STRIP_MIN_C`), where fewer than `L` positions fit the tile
+//! Class-index targets on K-dim inputs with many classes and few
+//! positions (`1 < M < WIDE_MIN_M`, `C >= STRIP_MIN_C`), where fewer than `L` positions fit the tile
 //! kernel's scratch: blocks of `L` consecutive positions of one item, read
 //! in place (each class's values of a block are contiguous) and vectorised
 //! across the positions, with the tile kernel's formulas (see `terms`).

@@ -455,21 +455,35 @@ fn finish<F: LossFloat, const FMA: bool>(
 }
 
 /// Asks for the cache lines of `v[from..from + len]` (cut at the end of
-/// `v`) to be brought into the cache.
+/// `v`) to be brought into the cache (`_MM_HINT_T0`).
 #[inline(always)]
 fn prefetch<F: LossFloat>(v: &[F], from: usize, len: usize) {
     #[cfg(target_arch = "x86_64")]
-    {
-        use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
-        let end = v.len().min(from.saturating_add(len));
-        let step = (64 / std::mem::size_of::<F>()).max(1);
-        let mut i = from;
-        while i < end {
-            // SAFETY: `i < v.len()`; a prefetch reads nothing and cannot fault.
-            unsafe { _mm_prefetch::<_MM_HINT_T0>(v.as_ptr().add(i).cast::<i8>()) };
-            i += step;
-        }
-    }
+    prefetch_with::<F, { std::arch::x86_64::_MM_HINT_T0 }>(v, from, len);
     #[cfg(not(target_arch = "x86_64"))]
     let _ = (v, from, len);
+}
+
+/// The same into the second-level cache (`_MM_HINT_T1`).
+#[inline(always)]
+pub(super) fn prefetch_l2<F: LossFloat>(v: &[F], from: usize, len: usize) {
+    #[cfg(target_arch = "x86_64")]
+    prefetch_with::<F, { std::arch::x86_64::_MM_HINT_T1 }>(v, from, len);
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = (v, from, len);
+}
+
+/// `_mm_prefetch` with `HINT` on each cache line of `v[from..from + len]`.
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+fn prefetch_with<F: LossFloat, const HINT: i32>(v: &[F], from: usize, len: usize) {
+    use std::arch::x86_64::_mm_prefetch;
+    let end = v.len().min(from.saturating_add(len));
+    let step = (64 / std::mem::size_of::<F>()).max(1);
+    let mut i = from;
+    while i < end {
+        // SAFETY: `i < v.len()`; a prefetch reads nothing and cannot fault.
+        unsafe { _mm_prefetch::<HINT>(v.as_ptr().add(i).cast::<i8>()) };
+        i += step;
+    }
 }
