@@ -293,7 +293,7 @@ fn run_work<F: LossFloat, const FMA: bool, const W512: bool>(
     m: usize,
     w: Work<'_, '_, '_, F>,
 ) -> Result<f64, Fallback> {
-    if m >= wide::WIDE_MIN_M && c >= wide::WIDE_MIN_C {
+    if wide::takes::<F>(c, m) {
         return wide::run::<F, FMA>(k, c, m, w);
     }
     if m > 1 && c >= strip::STRIP_MIN_C {

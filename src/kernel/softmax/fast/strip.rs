@@ -1,8 +1,10 @@
-//! Class-index targets on K-dim inputs with many classes and few
-//! positions (`1 < M < WIDE_MIN_M`, `C >= STRIP_MIN_C`), where fewer than `L` positions fit the tile
-//! kernel's scratch: blocks of `L` consecutive positions of one item, read
-//! in place (each class's values of a block are contiguous) and vectorised
-//! across the positions, with the tile kernel's formulas (see `terms`).
+//! Class-index targets on K-dim inputs with many classes (`M > 1`,
+//! `C >= STRIP_MIN_C`) that wide blocks do not take (`M < WIDE_MIN_M`, or
+//! more classes than `f32` indexes exactly), where fewer than `L`
+//! positions fit the tile kernel's scratch: blocks of `L` consecutive
+//! positions of one item, read in place (each class's values of a block
+//! are contiguous) and vectorised across the positions, with the tile
+//! kernel's formulas (see `terms`).
 //!
 //! Passes over a block: the extremes (the finiteness and masking checks),
 //! the sum of exponentials, cross-entropy's smoothing term when smoothing,

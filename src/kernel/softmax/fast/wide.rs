@@ -44,6 +44,14 @@ pub(super) const WIDE_MIN_C: usize = 65;
 /// the vectorised loops' remainders), 1.0-1.2x at 64, 1.3-1.8x at 128,
 /// 1.1-2.3x at 256.
 pub(super) const WIDE_MIN_M: usize = 64;
+/// Whether wide blocks take `C` classes in precision `F`: the gradient pass
+/// finds each position's target by comparing class indices as floats,
+/// exact up to `2 / epsilon` (`2^24` for `f32`). Beyond that the strip
+/// kernel, which corrects the targets' entries by index, runs instead.
+#[inline(always)]
+pub(super) fn takes<F: LossFloat>(c: usize, m: usize) -> bool {
+    c >= WIDE_MIN_C && m >= WIDE_MIN_M && (c as f64) <= 2.0 / F::epsilon().to_f64_()
+}
 /// Positions per block at most (a multiple of `LANES`).
 const MAX_P: usize = 512;
 /// Groups of `LANES` positions per block at most.
