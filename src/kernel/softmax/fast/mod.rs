@@ -40,6 +40,7 @@ mod blocks;
 mod f32s;
 mod hess;
 mod nll;
+mod prefetch;
 mod probs;
 mod row;
 mod soft;

@@ -254,12 +254,15 @@ pub(crate) fn rows<F: LossFloat, const FMA: bool, const W512: bool>(
         *l = v.vln();
     }
     // Σ_c w_c (-lp_c) = Σ_c w_c (mx - z_c) + W ln Σ.
-    let smooth = k.smoothing().then(|| {
+    // (A plain `if`, as in the tile kernel.)
+    let smooth = if k.smoothing() {
         for (v, &l) in sm.iter_mut().zip(&lns).take(nr) {
             *v = *v + k.wsum * l;
         }
-        &sm[..nr]
-    });
+        Some(&sm[..nr])
+    } else {
+        None
+    };
     let lanes = Lanes {
         p0: r0,
         y: &t[..nr],

@@ -23,9 +23,9 @@
 //! kernel, as in the row kernels.
 
 use super::blocks::{for_blocks, Block, OnBlock, L};
+use super::prefetch::prefetch;
 use super::soft::MAX_MASS;
 use super::soft_curv::Curv;
-use super::tile::prefetch_l2;
 use super::transpose::transpose_of;
 use super::Consts;
 use crate::kernel::chunks::Work;
@@ -186,10 +186,10 @@ impl<F: LossFloat, const FMA: bool, const FH: bool> OnBlock for Chunk<'_, '_, '_
             let w = &self.w;
             for kk in 0..self.c {
                 let i = ahead + kk * blk.m;
-                prefetch_l2(w.z, i, 1);
-                prefetch_l2(w.aux, i, 1);
+                prefetch::<_, true>(w.z, i, 1);
+                prefetch::<_, true>(w.aux, i, 1);
                 if let Some((g, _)) = w.grad.as_ref() {
-                    prefetch_l2(g, i, 1);
+                    prefetch::<_, true>(g, i, 1);
                 }
             }
         }

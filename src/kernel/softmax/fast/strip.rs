@@ -97,15 +97,18 @@ impl<F: LossFloat, const FMA: bool> OnBlock for Strip<'_, '_, '_, F, FMA> {
         }
         // Cross-entropy with smoothing: Σ_c w_c ((mx - z_c) + ln Σ).
         let mut sm = [F::zero(); L];
-        let smooth = k.smoothing().then(|| {
+        // (A plain `if`, as in the tile kernel.)
+        let smooth = if k.smoothing() {
             for kk in 0..c {
                 let (zc, wc) = (blk.load(z, kk), k.w.at(kk));
                 for l in 0..L {
                     sm[l] = sm[l] + wc * ((mx[l] - zc[l]) + lns[l]);
                 }
             }
-            &sm[..nl]
-        });
+            Some(&sm[..nl])
+        } else {
+            None
+        };
         let lanes = Lanes {
             p0,
             y: &y[..nl],

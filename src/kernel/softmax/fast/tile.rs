@@ -3,6 +3,7 @@
 
 #[cfg(all(target_arch = "x86_64", focal_avx512))]
 use super::avx512;
+use super::prefetch::prefetch;
 use super::row::ACC;
 use super::terms::{Lanes, Terms};
 use super::{transpose, Consts, LANES, SCRATCH};
@@ -63,9 +64,9 @@ pub(crate) fn tile<F: LossFloat, const FMA: bool, const W512: bool>(
         let next = tl.base + np;
         let g = out.grad.as_ref().map(|(g, _)| &**g);
         for cl in 0..c {
-            prefetch(z, next + cl * tl.cstride, np);
+            prefetch::<F, false>(z, next + cl * tl.cstride, np);
             if let Some(g) = g {
-                prefetch(g, next + cl * tl.cstride, np);
+                prefetch::<F, false>(g, next + cl * tl.cstride, np);
             }
         }
     }
@@ -137,18 +138,15 @@ pub(crate) fn tile<F: LossFloat, const FMA: bool, const W512: bool>(
         *l = sm.vln();
     }
     // Cross-entropy with smoothing: Σ_c w_c ((mx - z_c) + ln Σ).
+    // (A plain `if`: as a closure handed to `bool::then`, the loop was
+    // compiled outside the kernel's target features.)
     let mut acc = [F::zero(); LANES];
-    let smooth = k.smoothing().then(|| {
-        let acc = &mut acc[..np];
-        for cl in 0..c {
-            let zr = zrow(cl);
-            let wc = k.w.at(cl);
-            for (((ac, &v), &l), &m) in acc.iter_mut().zip(zr).zip(&*lns).zip(&*mx) {
-                *ac = *ac + wc * ((m - v) + l);
-            }
-        }
-        &*acc
-    });
+    let smooth = if k.smoothing() {
+        rows_smoothing(k, c, &zrow, mx, lns, &mut acc[..np]);
+        Some(&acc[..np])
+    } else {
+        None
+    };
     let lanes = Lanes {
         p0: tl.p0,
         y,
@@ -377,6 +375,47 @@ pub(super) fn extremes_ok<F: LossFloat>(ck: F, m: F, n: F) -> bool {
     !ck.is_nan() & (m > F::neg_infinity()) & ((m - n) < F::infinity())
 }
 
+/// Per-lane running checks, maxima and minima over the `c` class rows
+/// `zrow(cl)` (each as long as `mx`), into `ck`, `mx` and `mn` (which the
+/// caller sets to 0, `-inf` and `+inf`); whether every lane passes
+/// [`extremes_ok`].
+#[inline(always)]
+pub(super) fn rows_extremes<'z, F: LossFloat>(
+    c: usize,
+    zrow: &impl Fn(usize) -> &'z [F],
+    mx: &mut [F],
+    mn: &mut [F],
+    ck: &mut [F],
+) -> bool {
+    for cl in 0..c {
+        let rows = mx.iter_mut().zip(mn.iter_mut()).zip(ck.iter_mut());
+        for (((m, n), chk), &v) in rows.zip(zrow(cl)) {
+            extremes_step(chk, m, n, v);
+        }
+    }
+    let lanes = ck.iter().zip(&*mx).zip(&*mn);
+    lanes.fold(true, |ok, ((&chk, &m), &n)| ok & extremes_ok(chk, m, n))
+}
+
+/// Cross-entropy's smoothing term of each lane over the `c` class rows
+/// `zrow(cl)`: `acc += Σ_c w_c ((mx - z_c) + ln Σ)`, in class order.
+#[inline(always)]
+pub(super) fn rows_smoothing<'z, F: LossFloat>(
+    k: &Consts<'_, F>,
+    c: usize,
+    zrow: &impl Fn(usize) -> &'z [F],
+    mx: &[F],
+    lns: &[F],
+    acc: &mut [F],
+) {
+    for cl in 0..c {
+        let wc = k.w.at(cl);
+        for (((ac, &v), &l), &m) in acc.iter_mut().zip(zrow(cl)).zip(lns).zip(mx) {
+            *ac = *ac + wc * ((m - v) + l);
+        }
+    }
+}
+
 /// [`strip_extremes`] and [`strip_exp`] for a tile narrower than one strip.
 #[inline(always)]
 fn narrow_extremes_exp<'z, F: LossFloat, const FMA: bool>(
@@ -389,15 +428,7 @@ fn narrow_extremes_exp<'z, F: LossFloat, const FMA: bool>(
 ) -> bool {
     let mut mn = [F::infinity(); ACC];
     let mut chk = [F::zero(); ACC];
-    let (mn, chk) = (&mut mn[..np], &mut chk[..np]);
-    for cl in 0..c {
-        let rows = mx.iter_mut().zip(mn.iter_mut()).zip(chk.iter_mut());
-        for (((m, n), ck), &v) in rows.zip(zrow(cl)) {
-            extremes_step(ck, m, n, v);
-        }
-    }
-    let lanes = chk.iter().zip(&*mx).zip(&*mn);
-    if !lanes.fold(true, |ok, ((&ck, &m), &n)| ok & extremes_ok(ck, m, n)) {
+    if !rows_extremes(c, zrow, mx, &mut mn[..np], &mut chk[..np]) {
         return false;
     }
     for (cl, er) in es.chunks_exact_mut(np).enumerate() {
@@ -452,38 +483,4 @@ fn finish<F: LossFloat, const FMA: bool>(
         }
     }
     total
-}
-
-/// Asks for the cache lines of `v[from..from + len]` (cut at the end of
-/// `v`) to be brought into the cache (`_MM_HINT_T0`).
-#[inline(always)]
-fn prefetch<F: LossFloat>(v: &[F], from: usize, len: usize) {
-    #[cfg(target_arch = "x86_64")]
-    prefetch_with::<F, { std::arch::x86_64::_MM_HINT_T0 }>(v, from, len);
-    #[cfg(not(target_arch = "x86_64"))]
-    let _ = (v, from, len);
-}
-
-/// The same into the second-level cache (`_MM_HINT_T1`).
-#[inline(always)]
-pub(super) fn prefetch_l2<F: LossFloat>(v: &[F], from: usize, len: usize) {
-    #[cfg(target_arch = "x86_64")]
-    prefetch_with::<F, { std::arch::x86_64::_MM_HINT_T1 }>(v, from, len);
-    #[cfg(not(target_arch = "x86_64"))]
-    let _ = (v, from, len);
-}
-
-/// `_mm_prefetch` with `HINT` on each cache line of `v[from..from + len]`.
-#[cfg(target_arch = "x86_64")]
-#[inline(always)]
-fn prefetch_with<F: LossFloat, const HINT: i32>(v: &[F], from: usize, len: usize) {
-    use std::arch::x86_64::_mm_prefetch;
-    let end = v.len().min(from.saturating_add(len));
-    let step = (64 / std::mem::size_of::<F>()).max(1);
-    let mut i = from;
-    while i < end {
-        // SAFETY: `i < v.len()`; a prefetch reads nothing and cannot fault.
-        unsafe { _mm_prefetch::<HINT>(v.as_ptr().add(i).cast::<i8>()) };
-        i += step;
-    }
 }

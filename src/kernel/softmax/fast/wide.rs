@@ -27,8 +27,9 @@
 //! 4. from the gradient's stored `e_k`, the Hessian when asked for, then
 //!    the gradient `e_k a + s b w_k` (`+ d` at the target) in place.
 
+use super::prefetch::prefetch;
 use super::terms::{Lanes, Terms};
-use super::tile::{extremes_ok, extremes_step, prefetch_l2};
+use super::tile::{rows_extremes, rows_smoothing};
 use super::{Consts, LANES};
 use crate::kernel::chunks::Work;
 use crate::kernel::float::LossFloat;
@@ -136,14 +137,7 @@ fn block<F: LossFloat, const FMA: bool>(
     mx.fill(F::neg_infinity());
     mn.fill(F::infinity());
     ck.fill(F::zero());
-    for cl in 0..c {
-        let lanes = mx.iter_mut().zip(mn.iter_mut()).zip(ck.iter_mut());
-        for (((a, mi), ch), &v) in lanes.zip(row(cl)) {
-            extremes_step(ch, a, mi, v);
-        }
-    }
-    let lanes = ck.iter().zip(&*mx).zip(&*mn);
-    if !lanes.fold(true, |ok, ((&ch, &a), &n)| ok & extremes_ok(ch, a, n)) {
+    if !rows_extremes(c, &row, mx, mn, ck) {
         return Err(Fallback);
     }
     // 2. Exponentials (into the gradient, when there is one) and sums.
@@ -162,7 +156,7 @@ fn block<F: LossFloat, const FMA: bool>(
     let next = next.filter(|_| np * c * std::mem::size_of::<F>() <= PREFETCH_BYTES);
     for cl in 0..c {
         if let Some((nat, nlen)) = next {
-            prefetch_l2(z, nat + cl * m, nlen);
+            prefetch::<_, true>(z, nat + cl * m, nlen);
         }
         let zr = row(cl);
         match w.grad.as_mut() {
@@ -197,17 +191,15 @@ fn block<F: LossFloat, const FMA: bool>(
         *l = sm.vln();
     }
     // 3. Cross-entropy with smoothing: Σ_c w_c ((mx - z_c) + ln Σ).
-    let smooth = k.smoothing().then(|| {
+    // (A plain `if`, as in the tile kernel.)
+    let smooth = if k.smoothing() {
         let sm = &mut s.sm[..np];
         sm.fill(F::zero());
-        for cl in 0..c {
-            let wc = k.w.at(cl);
-            for (((ac, &v), &l), &a) in sm.iter_mut().zip(row(cl)).zip(&*lns).zip(&*mx) {
-                *ac = *ac + wc * ((a - v) + l);
-            }
-        }
-        &s.sm[..np]
-    });
+        rows_smoothing(k, c, &row, mx, lns, sm);
+        Some(&s.sm[..np])
+    } else {
+        None
+    };
     // Per-position coefficients, a group of `LANES` at a time.
     let up = w.grad.as_ref().map(|(_, u)| *u);
     let want_hess = w.hess.is_some();
