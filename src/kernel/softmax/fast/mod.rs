@@ -37,6 +37,7 @@ use crate::kernel::Outputs;
 #[clippy::msrv = "1.89"]
 mod avx512;
 mod blocks;
+mod cache;
 mod f32s;
 mod hess;
 mod nll;
