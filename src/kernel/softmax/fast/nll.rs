@@ -18,9 +18,9 @@ const BLOCK: usize = 2048;
 dispatch_levels! {
     /// NLL on one chunk at the given level.
     fn run_level<F>(k: &Consts<'_, F>, c: usize, m: usize, w: Work<'_, '_, '_, F>) -> Result<f64, Fallback> {
-        generic => run(k, c, m, w),
-        avx2 => run(k, c, m, w),
-        avx512 => run(k, c, m, w),
+        generic => run::<F, 0>(k, c, m, w),
+        avx2 => run::<F, 1>(k, c, m, w),
+        avx512 => run::<F, 2>(k, c, m, w),
     }
 }
 
@@ -28,26 +28,31 @@ dispatch_levels! {
 /// The label type is matched once here: the per-position loop is compiled
 /// for each (it reads one target per position and nothing else, so a
 /// conversion step would cost as much as the loop).
+///
+/// `LEVEL` (0, 1, 2: generic, AVX2, AVX-512) only makes each level's
+/// closures distinct functions: shared by the three levels, they had three
+/// callers, were not inlined, and ran outside the target features (the
+/// finiteness check at SSE2 width).
 #[inline(always)]
-fn run<F: LossFloat>(
+fn run<F: LossFloat, const LEVEL: u8>(
     k: &Consts<'_, F>,
     c: usize,
     m: usize,
     w: Work<'_, '_, '_, F>,
 ) -> Result<f64, Fallback> {
     match w.t {
-        Labels::U8(t) => run_typed(k, c, m, w, t),
-        Labels::U16(t) => run_typed(k, c, m, w, t),
-        Labels::U32(t) => run_typed(k, c, m, w, t),
-        Labels::U64(t) => run_typed(k, c, m, w, t),
-        Labels::Usize(t) => run_typed(k, c, m, w, t),
-        Labels::I32(t) => run_typed(k, c, m, w, t),
-        Labels::I64(t) => run_typed(k, c, m, w, t),
+        Labels::U8(t) => run_typed::<F, _, LEVEL>(k, c, m, w, t),
+        Labels::U16(t) => run_typed::<F, _, LEVEL>(k, c, m, w, t),
+        Labels::U32(t) => run_typed::<F, _, LEVEL>(k, c, m, w, t),
+        Labels::U64(t) => run_typed::<F, _, LEVEL>(k, c, m, w, t),
+        Labels::Usize(t) => run_typed::<F, _, LEVEL>(k, c, m, w, t),
+        Labels::I32(t) => run_typed::<F, _, LEVEL>(k, c, m, w, t),
+        Labels::I64(t) => run_typed::<F, _, LEVEL>(k, c, m, w, t),
     }
 }
 
 #[inline(always)]
-fn run_typed<F: LossFloat, L: Label>(
+fn run_typed<F: LossFloat, L: Label, const LEVEL: u8>(
     k: &Consts<'_, F>,
     c: usize,
     m: usize,
@@ -117,40 +122,34 @@ struct Run {
 
 /// Calls `f` on each run (blocks of rows for `M = 1`, one item otherwise)
 /// until it returns `false`; returns whether every call returned `true`.
+///
+/// `f` has one call site: called from two (one loop per layout), it was
+/// not inlined, so the runs were compiled outside the kernel's target
+/// features (the finiteness check then ran at SSE2 width).
 #[inline(always)]
 fn each_run(n: usize, c: usize, m: usize, mut f: impl FnMut(Run) -> bool) -> bool {
-    if m == 1 {
-        let block = (BLOCK / c).max(1);
-        let mut p0 = 0;
-        while p0 < n {
-            let len = block.min(n - p0);
-            let (i0, step) = (p0 * c, c);
-            if !f(Run {
-                p0,
-                len,
-                i0,
-                step,
-                m,
-                c,
-            }) {
-                return false;
-            }
-            p0 += len;
+    // Positions per run and runs.
+    let per = if m == 1 { (BLOCK / c).max(1) } else { m };
+    let runs = if m == 1 { n.div_ceil(per) } else { n };
+    for i in 0..runs {
+        let p0 = i * per;
+        let (len, i0, step) = if m == 1 {
+            (per.min(n - p0), p0 * c, c)
+        } else {
+            (m, i * c * m, 1)
+        };
+        if !f(Run {
+            p0,
+            len,
+            i0,
+            step,
+            m,
+            c,
+        }) {
+            return false;
         }
-        true
-    } else {
-        (0..n).all(|b| {
-            let (p0, len, i0, step) = (b * m, m, b * c * m, 1);
-            f(Run {
-                p0,
-                len,
-                i0,
-                step,
-                m,
-                c,
-            })
-        })
     }
+    true
 }
 
 /// One run: zeroes its gradient span and checks its inputs (`false` if any
@@ -194,35 +193,40 @@ fn positions<F: LossFloat, L: Label>(
 
     // Local reborrows: the loop then keeps them in registers.
     let mut pt = pt.as_deref_mut();
-    let mut one = |j: usize, y: usize, a: &mut f64| {
-        let p = p0 + j;
-        let l = if ignore == Some(y) {
-            F::zero()
-        } else {
-            let (i, wy) = (i0 + j * step + y * m, wf(y));
-            if let Some(g) = g.as_deref_mut() {
-                g[i] = -uf(p) * wy;
+    // One position's loss and entry (a macro, not a closure: called from
+    // five places, the closure was not inlined, a call per position).
+    macro_rules! one {
+        ($j:expr, $y:expr, $a:expr) => {{
+            let (j, y): (usize, usize) = ($j, $y);
+            let p = p0 + j;
+            let l = if ignore == Some(y) {
+                F::zero()
+            } else {
+                let (i, wy) = (i0 + j * step + y * m, wf(y));
+                if let Some(g) = g.as_deref_mut() {
+                    g[i] = -uf(p) * wy;
+                }
+                -wy * z[i]
+            };
+            if let Some(pt) = pt.as_deref_mut() {
+                pt[p] = l;
             }
-            -wy * z[i]
-        };
-        if let Some(pt) = pt.as_deref_mut() {
-            pt[p] = l;
-        }
-        *a += l.to_f64_();
-    };
+            $a += l.to_f64_();
+        }};
+    }
     let mut quads = t[p0..p0 + len].chunks_exact(4);
     let [mut a0, mut a1, mut a2, mut a3] = *acc;
     for (q, ys) in (&mut quads).enumerate() {
         let j = 4 * q;
-        one(j, ys[0].key(), &mut a0);
-        one(j + 1, ys[1].key(), &mut a1);
-        one(j + 2, ys[2].key(), &mut a2);
-        one(j + 3, ys[3].key(), &mut a3);
+        one!(j, ys[0].key(), a0);
+        one!(j + 1, ys[1].key(), a1);
+        one!(j + 2, ys[2].key(), a2);
+        one!(j + 3, ys[3].key(), a3);
     }
     let done = len - quads.remainder().len();
     let mut part = [a0, a1, a2, a3];
     for (r, &y) in quads.remainder().iter().enumerate() {
-        one(done + r, y.key(), &mut part[r]);
+        one!(done + r, y.key(), part[r]);
     }
     *acc = part;
     // A masked (-inf) class is fine anywhere but at a target, where its
