@@ -225,9 +225,11 @@ fn kdim_widths_match_scalar() {
 }
 
 /// K-dim inputs with wide blocks (`C >= 65`, `M >= 64`): one block, a
-/// block of a length that is not a multiple of the vector width, and a
-/// full block of 512 positions followed by a short one; next to them the
-/// tile and strip kernels' side of each limit.
+/// block of a length that is not a multiple of the vector width, an item
+/// split into blocks sized to the L2 cache (256 or 512 positions at
+/// `C = 70`; at `C = 1100`, 128 positions for `f32` and 512 for `f64`
+/// with 1 MiB of L2) followed by a short one; next to them the tile and
+/// strip kernels' side of each limit.
 #[test]
 fn wide_widths_match_scalar() {
     for (n, c, m) in [
@@ -236,6 +238,7 @@ fn wide_widths_match_scalar() {
         (2, 65, 63),
         (2, 100, 100),
         (1, 70, 600),
+        (1, 1100, 600),
         (2, 300, 70),
     ] {
         widths_match_scalar(Geom { n, c, m });

@@ -17,8 +17,14 @@ pub(super) const ACC: usize = 16;
 /// of `LANES` rows fits). Measured with `f32` on Zen 4 (AVX-512), CE
 /// forward + backward: 1.14-1.23x at C = 19 and 24, both in cache (256K
 /// logits) and streaming (4M); at C = 32 and 40 it was 0.91-0.94x
-/// streaming (1.02-1.15x in cache), so it stops below 32.
-const STAGE_MAX_C: usize = 32;
+/// streaming (1.02-1.15x in cache), so it stopped below 32. On an AMD
+/// EPYC with 48 KiB of L1d (4M logits, medians of 5 alternated runs
+/// against that limit): CE 1.24x at C = 33, 1.21x at 35, 1.23x at 40,
+/// 1.05x at 48, 1.12x at 56 (1.22x at 40 in cache); focal loss γ = 2
+/// 1.24x at 33, 1.25x at 40, 1.06x at 48, 1.02x at 56. So it now stops
+/// below 64, which may cost Zen 4 its 6-9% at C = 32..40 (not measured
+/// there since).
+const STAGE_MAX_C: usize = 64;
 const _: () = assert!(LANES * STAGE_MAX_C <= SCRATCH);
 
 /// Whether no value is NaN or `+inf` (`-inf`, a masked class, is allowed);
