@@ -123,9 +123,9 @@ struct Run {
 /// Calls `f` on each run (blocks of rows for `M = 1`, one item otherwise)
 /// until it returns `false`; returns whether every call returned `true`.
 ///
-/// `f` has one call site: called from two (one loop per layout), it was
-/// not inlined, so the runs were compiled outside the kernel's target
-/// features (the finiteness check then ran at SSE2 width).
+/// `f` has one call site (it had one per layout), and, through `run`'s
+/// `LEVEL`, one instance per level: together they let it be inlined into
+/// each level's kernel (only the two were tried together).
 #[inline(always)]
 fn each_run(n: usize, c: usize, m: usize, mut f: impl FnMut(Run) -> bool) -> bool {
     // Positions per run and runs.
