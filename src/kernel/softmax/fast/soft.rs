@@ -259,7 +259,6 @@ impl<F: LossFloat> Acc<F> {
     /// Adds the first `nn` classes of `seg` (a multiple of `ACC`), each
     /// into lane `k % ACC`, and turns their `g(lp_k)` into `G_k`.
     #[inline(always)]
-    #[allow(clippy::needless_range_loop)] // one lane per index, as in the kernels
     fn add(&mut self, seg: &mut Seg<F>, nn: usize) {
         // Per class first, along the segment (simple loops vectorise; with
         // the selects inside the per-lane loops below they compiled to
